@@ -28,9 +28,10 @@ Conventions
 
 from __future__ import annotations
 
+import contextlib
 import html
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -404,6 +405,16 @@ def prepare_did_panel(
         if const:
             notes.append(f"Covariate(s) {const} do not vary and were left out.")
             names = [c for c in names if c not in const]
+        # Centre and scale continuous covariates: the estimators are invariant to it,
+        # the per-cell logit / least squares are better conditioned.
+        scaled = {}
+        for c in names:
+            col = frame[c]
+            if col.nunique() > 2:
+                sd = float(col.std())
+                scaled[c] = (col - float(col.mean())) / (sd if sd > 0 else 1.0)
+        if scaled:
+            frame = frame.assign(**scaled)
     else:
         names = []
     if cluster and frame[cluster].isna().any():
@@ -431,11 +442,38 @@ def prepare_did_panel(
 # Callaway & Sant'Anna
 # --------------------------------------------------------------------------- #
 def _collect(records: Iterable[warnings.WarningMessage]) -> list[str]:
-    seen: dict[str, None] = {}
+    """Distinct engine messages, numbers masked, with how often each occurred."""
+    import re
+
+    counts: dict[str, int] = {}
+    first: dict[str, str] = {}
     for w in records:
         msg = " ".join(str(w.message).split())
-        seen.setdefault(msg, None)
-    return list(seen)
+        key = re.sub(r"-?\d+(\.\d+)?%?", "#", msg)
+        counts[key] = counts.get(key, 0) + 1
+        first.setdefault(key, msg)
+    return [first[k] if counts[k] == 1 else f"{first[k]} [similar message for {counts[k]} cells]" for k in counts]
+
+
+@contextlib.contextmanager
+def _blas_threads(n: int | None) -> Iterator[None]:
+    """Limit BLAS threads (``None`` = leave as is).
+
+    With covariates, ``diff_diff`` solves one small regression / logit per
+    ATT(g, t) cell; multithreaded BLAS on such small matrices is several times
+    slower than a single thread (measured 5.3 s vs 2.0 s for a 2,000-employee,
+    24-month doubly robust fit on 2 cores).
+    """
+    if n is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - shipped with scikit-learn
+        yield
+        return
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
 
 
 def fit_callaway_santanna(
@@ -448,6 +486,8 @@ def fit_callaway_santanna(
     seed: int | None = None,
     alpha: float = 0.05,
     allow_unbalanced_panel: bool = False,
+    base_period: Literal["varying", "universal"] = "varying",
+    pscore_trim: float = 0.01,
 ) -> StaggeredDiDResults:
     """Run ``diff_diff.CallawaySantAnna`` on a prepared panel (no extra copies).
 
@@ -476,6 +516,16 @@ def fit_callaway_santanna(
         Use R ``did``'s repeated-cross-section handling of an unbalanced panel
         (assumes a stable workforce composition). Default: within-cell panel
         differencing on the units observed at both periods.
+    base_period : {"varying", "universal"}
+        Comparison period of the pre-treatment cells: the previous period
+        (default, as R ``did``) or the common last pre-treatment period (the
+        layout HonestDiD needs). Post-treatment cells are identical.
+    pscore_trim : float
+        Propensity scores are clipped to ``[pscore_trim, 1 - pscore_trim]``
+        (``diff_diff``'s default 0.01). With a small cohort against many
+        controls the *typical* score is near the cohort's share, so a lower
+        bound of 0.01 would flatten the control weights; R's ``DRDID`` does
+        not clip low scores at all.
 
     Returns
     -------
@@ -496,10 +546,12 @@ def fit_callaway_santanna(
         n_bootstrap=int(n_boot),
         seed=seed,
         allow_unbalanced_panel=allow_unbalanced_panel,
+        base_period=base_period,
         rank_deficient_action="silent",
         pscore_fallback="unconditional",
+        pscore_trim=pscore_trim,
     )
-    with warnings.catch_warnings(record=True) as rec:
+    with warnings.catch_warnings(record=True) as rec, _blas_threads(1 if prepared.covariates else None):
         warnings.simplefilter("always")
         try:
             raw = est.fit(
@@ -530,7 +582,10 @@ def fit_callaway_santanna(
         seed=seed,
         alpha=alpha,
         allow_unbalanced_panel=allow_unbalanced_panel,
+        base_period=base_period,
+        pscore_trim=pscore_trim,
         engine_messages=_collect(rec),
+        prepared_ref=prepared,
     )
 
 
@@ -651,8 +706,14 @@ class StaggeredDiDResults:
         alpha: float,
         allow_unbalanced_panel: bool,
         engine_messages: list[str],
+        base_period: str = "varying",
+        prepared_ref: PreparedPanel | None = None,
+        pscore_trim: float = 0.01,
     ) -> None:
         self.raw = raw
+        self.pscore_trim = pscore_trim
+        self.base_period = base_period
+        self.prepared = prepared_ref
         self.outcome = prepared.outcome
         self.unit = prepared.unit
         self.time = prepared.time
