@@ -1,0 +1,64 @@
+"""Shared fixtures: a tiny, hand-written valid dataset whose every number is known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TINY_TABLES: dict[str, str] = {
+    "employees": """employee_id,department,role,region,hire_date,exit_date,grade,manager_id
+E01,Sales,Rep,North,2022-01-10,,G1,E08
+E02,Sales,Rep,North,2022-03-01,,G1,E08
+E03,Sales,Rep,South,2023-06-15,,G2,E08
+E04,Sales,Rep,South,2024-02-01,,G1,E08
+E05,Sales,Rep,North,2021-05-01,2024-04-20,G2,E08
+E06,Service,Agent,South,2020-01-01,,G1,E08
+E07,Service,Agent,North,2020-01-01,,G1,E08
+E08,Sales,Lead,North,2019-01-01,,G3,
+""",
+    "kpi_definitions": """kpi,unit,higher_is_better,value_per_unit,target
+sales,CNY,true,0.2,100000
+csat,points,true,500,90
+""",
+    "programs": """program_id,name,category,target_competency,kpi,duration_hours
+P01,Consultative selling,sales,needs_discovery,sales,16
+P02,Service excellence,service,empathy,csat,8
+""",
+    "enrollments": """employee_id,program_id,status,start_date,end_date,exam_score,exam_passed
+E01,P01,completed,2024-03-05,2024-03-20,82,true
+E02,P01,completed,2024-03-10,2024-03-25,55,false
+E03,P01,dropped,2024-04-02,,,
+E06,P02,completed,2024-02-01,2024-02-10,90,true
+""",
+}
+
+
+def _kpi_rows() -> str:
+    months = ["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01", "2024-06-01"]
+    lines = ["employee_id,month,kpi,value"]
+    sales_staff = {"E01": 0, "E02": 0, "E03": 0, "E04": 1, "E05": 0, "E08": 0}
+    for emp, first in sales_staff.items():
+        for i, month in enumerate(months):
+            if i < first or (emp == "E05" and i > 3):
+                continue
+            lines.append(f"{emp},{month},sales,{100000 + 1000 * i + int(emp[1:]) * 10}")
+    for emp in ("E06", "E07"):
+        for i, month in enumerate(months):
+            lines.append(f"{emp},{month},csat,{85 + i * 0.5}")
+    return "\n".join(lines) + "\n"
+
+
+def write_tiny_dataset(folder: Path) -> Path:
+    """Write the tiny valid dataset into ``folder`` and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in TINY_TABLES.items():
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    (folder / "kpi_monthly.csv").write_text(_kpi_rows(), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def tiny_dataset_dir(tmp_path: Path) -> Path:
+    """A tiny valid dataset folder: 8 employees, 2 programs, 6 months."""
+    return write_tiny_dataset(tmp_path / "tiny")
