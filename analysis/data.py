@@ -266,23 +266,22 @@ def _coerce_dates(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) 
         return pd.to_datetime(values).dt.tz_localize(None).astype("datetime64[ns]")
     text = values.astype("string").str.strip()
     present = text.notna()
-    kinds = pd.Series(pd.NA, index=df.index, dtype="string")
-    allowed = ("YYYY-MM-DD", "YYYY-MM") if col.kind == "month" else ("YYYY-MM-DD",)
-    for name in allowed:
-        kinds[present & text.str.match(_DATE_PATTERNS[name].pattern).fillna(False) & kinds.isna()] = name
-    unknown = present & kinds.isna()
-    if unknown.any():
-        raise src.error(col.name, col.expectation + " (written as YYYY-MM-DD)", df[unknown], key=spec.key)
-    used = kinds[present].value_counts()
+    shapes = text.str.replace(r"\d", "9", regex=True)
+    used = shapes[present].value_counts()
     if len(used) > 1:
         minority = used.index[-1]
+        found = ", ".join(f"{shape.replace('9', '#')} ({n} rows)" for shape, n in used.items())
         raise src.error(
             col.name,
-            f"one date format throughout; found {dict(used)} — the rows in the minority format ({minority})",
-            df[kinds == minority],
+            f"one date format throughout (YYYY-MM-DD); found mixed formats {found} — the rows in the minority format",
+            df[shapes == minority],
             key=spec.key,
         )
-    fmt = "%Y-%m-%d" if (used.index[0] if len(used) else "YYYY-MM-DD") == "YYYY-MM-DD" else "%Y-%m"
+    allowed = ("YYYY-MM-DD", "YYYY-MM") if col.kind == "month" else ("YYYY-MM-DD",)
+    kind = next((name for name in allowed if len(used) and _DATE_PATTERNS[name].match(str(text[present].iloc[0]))), None)
+    if len(used) and kind is None:
+        raise src.error(col.name, col.expectation + " (written as YYYY-MM-DD)", df[present], key=spec.key)
+    fmt = "%Y-%m" if kind == "YYYY-MM" else "%Y-%m-%d"
     parsed = pd.to_datetime(text, format=fmt, errors="coerce")
     invalid = present & parsed.isna()
     if invalid.any():
