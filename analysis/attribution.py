@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from analysis.did import DataValidationError  # TODO: analysis.data once committed
+from analysis.data import DataValidationError
 from analysis.diagnostics import (
     DipCheck,
     HonestDiDCheck,

@@ -40,14 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-try:  # TODO(attribution): plain import once analysis.data is committed
-    from analysis.data import DataValidationError
-except ImportError:  # pragma: no cover
-
-    class DataValidationError(ValueError):  # type: ignore[no-redef]
-        def __init__(self, message: str, table: str = "", column: str | None = None, rows: Any = None):
-            super().__init__(message)
-            self.table, self.column, self.rows = table, column, rows
+from analysis.data import DataValidationError
 
 __all__ = [
     "AggregateEffect",

@@ -16,7 +16,8 @@ import pytest
 from scipy import stats
 
 from analysis.attribution import staggered_did, twfe_event_study
-from analysis.did import DataValidationError, prepare_did_panel, twfe_did
+from analysis.data import DataValidationError
+from analysis.did import prepare_did_panel, twfe_did
 from analysis.diagnostics import (
     _negative_weight_share,
     detect_pre_training_dip,
