@@ -1,0 +1,36 @@
+"""Command line: ``python -m analysis sample | validate | run``."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: python -m analysis COMMAND [options]
+
+commands:
+  sample     generate the sample data set with known truth (data/sample)
+  validate   validate a dataset folder against the data contract
+  run        execute every notebook on a dataset and write an HTML report set
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to the command's own ``cli``."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "sample":
+        from analysis.sample import cli
+    elif command == "validate":
+        from analysis.data import cli
+    elif command == "run":
+        from analysis.pipeline import cli
+    else:
+        print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    return cli(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
