@@ -68,9 +68,11 @@ __all__ = [
     "ProgramEvaluation",
     "StaggeredDiDResults",
     "TWFEResults",
+    "AttributionReport",
     "build_estimation_panel",
     "estimate",
     "evaluate_program",
+    "evaluate_programs",
     "staggered_did",
     "twfe_did",
     "twfe_event_study",
@@ -88,6 +90,16 @@ _CLUSTER_WORDS = {
 #: (~1%); diff_diff's default 0.01 would flatten the control weights (R DRDID does not
 #: clip low scores at all).
 PSCORE_TRIM = 0.001
+
+#: Plain words for the control columns.
+_CONTROL_WORDS = {
+    "tenure_at_entry": "tenure",
+    "department": "department",
+    "region": "region",
+    "grade": "grade",
+    "baseline_kpi": "baseline KPI level",
+    "market_at_entry": "regional market index",
+}
 
 #: Exam-score bands for the learn→practice→exam link (upper bounds exclusive, last inclusive).
 EXAM_BANDS: tuple[tuple[str, float, float], ...] = (
@@ -718,14 +730,7 @@ class ProgramEvaluation:
         )
 
     def _control_words(self) -> list[str]:
-        words = {
-            "tenure_at_entry": "tenure",
-            "department": "department",
-            "region": "region",
-            "grade": "grade",
-            "baseline_kpi": "baseline KPI level",
-            "market_at_entry": "regional market index",
-        }
+        words = _CONTROL_WORDS
         seen: list[str] = []
         for c in self.recommended.covariates:
             key = c.split("=")[0]
@@ -971,6 +976,42 @@ def _event_verdict(dyn: pd.DataFrame, pre: PretrendTest, unit: str, anticipation
     return " ".join(parts)
 
 
+def _fit_controls_with_fallback(
+    ep: EstimationPanel, *, control: str, method: str
+) -> tuple[StaggeredDiDResults, str | None]:
+    """Fit with all controls; if cells are too small, drop categorical then all controls.
+
+    The covariate set that worked is written back to ``ep.prepared`` so every later
+    fit of the evaluation uses it; the returned note says what was dropped.
+    """
+    covs = list(ep.prepared.covariates)
+    continuous = [c for c in covs if "=" not in c]
+    attempts = [covs] + ([continuous] if continuous != covs and continuous else []) + ([[]] if covs else [])
+    if not covs:
+        attempts = [[]]
+    last_exc: Exception | None = None
+    for cset in attempts:
+        ep.prepared = replace(ep.prepared, covariates=cset)
+        try:
+            res = estimate(ep, controls=bool(cset), control=control, method=method)  # type: ignore[arg-type]
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            last_exc = exc
+            continue
+        if cset == covs:
+            return res, None
+        dropped = sorted(
+            _CONTROL_WORDS.get(c, c) for c in {c.split("=")[0] for c in covs} - {c.split("=")[0] for c in cset}
+        )
+        note = (
+            f"Too few employees per training month to adjust for every control ({last_exc}); "
+            f"the estimates leave out {', '.join(dropped)}."
+        )
+        ep.notes.append(note)
+        return res, note
+    assert last_exc is not None
+    raise last_exc
+
+
 def _engine_notes(res: StaggeredDiDResults) -> list[str]:
     """Summarise ``diff_diff``'s per-cell messages in one or two sentences."""
     import re
@@ -1163,8 +1204,8 @@ def evaluate_program(
     lo, hi = agg.conf_int()
     rung("Callaway-Sant'Anna, no controls", agg.att, agg.se, lo, hi, agg.n_treated,
          "each training month vs never-trained employees, month before training as baseline")
+    cs0, fallback_note = _fit_controls_with_fallback(ep, control=control, method=method)
     has_controls = bool(ep.prepared.covariates)
-    cs0 = estimate(ep, controls=has_controls, control=control, method=method)
     dip = detect_pre_training_dip(cs0, higher_is_better=higher_is_better)
     k = dip.recommended_anticipation if anticipation == "auto" else int(anticipation)
     timings["CS rungs"] = _time.perf_counter() - t0
@@ -1258,3 +1299,87 @@ def evaluate_program(
         notes=notes,
         timings=timings,
     )
+
+
+# --------------------------------------------------------------------------- #
+# Every program of a dataset
+# --------------------------------------------------------------------------- #
+@dataclass
+class AttributionReport:
+    """Evaluations of several programs (what notebook 02 shows).
+
+    Attributes
+    ----------
+    results : dict of str to ProgramEvaluation
+        One evaluation per program that could be estimated.
+    skipped : dict of str to str
+        Programs that could not be estimated, with the reason in words.
+    """
+
+    results: dict[str, ProgramEvaluation]
+    skipped: dict[str, str]
+
+    @property
+    def overview(self) -> pd.DataFrame:
+        """One row per program: effect, 95% CI, raw change, share not caused, truth."""
+        rows = []
+        for pid, ev in self.results.items():
+            lo, hi = ev.overall.conf_int(0.95)
+            rows.append(
+                {
+                    "program_id": pid,
+                    "program": ev.program_name,
+                    "kpi": ev.kpi,
+                    "unit": ev.unit,
+                    "trainees": ev.overall.n_treated,
+                    "effect per trainee-month": ev.overall.att,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "raw before/after change": ev.naive_before_after,
+                    "share of raw change not caused": ev.share_not_caused,
+                    "true effect": (ev.truth or {}).get("overall_att", np.nan),
+                }
+            )
+        for pid, why in self.skipped.items():
+            rows.append({"program_id": pid, "program": why})
+        return pd.DataFrame(rows)
+
+    def exports(self) -> dict[str, pd.DataFrame]:
+        """The three ROI tables stacked over programs."""
+        out: dict[str, list[pd.DataFrame]] = {}
+        for ev in self.results.values():
+            for name, df in ev.exports().items():
+                out.setdefault(name, []).append(df)
+        return {name: pd.concat(dfs, ignore_index=True) for name, dfs in out.items()}
+
+
+def evaluate_programs(
+    dataset: Any, programs: Sequence[str] | None = None, **options: Any
+) -> AttributionReport:
+    """Run :func:`evaluate_program` on several programs (default: all).
+
+    A program that cannot be estimated (no trainee with KPI rows, no comparison
+    group, ...) is listed in ``skipped`` with the reason instead of stopping the
+    report.
+
+    Parameters
+    ----------
+    dataset : analysis.data.Dataset
+    programs : sequence of str, optional
+        Program ids; ``None`` = every program in the dataset.
+    **options
+        Passed to :func:`evaluate_program`.
+
+    Returns
+    -------
+    AttributionReport
+    """
+    ids = list(programs) if programs is not None else [str(p) for p in dataset.programs["program_id"]]
+    results: dict[str, ProgramEvaluation] = {}
+    skipped: dict[str, str] = {}
+    for pid in ids:
+        try:
+            results[pid] = evaluate_program(dataset, pid, **options)
+        except DataValidationError as exc:
+            skipped[pid] = f"not evaluated: {exc}"
+    return AttributionReport(results, skipped)
