@@ -1,0 +1,378 @@
+"""Scheduled runs: execute every notebook with Papermill and publish a self-contained HTML report set.
+
+One run = one folder ``reports/<YYYY-MM-DD_HHMMSS>_<dataset>/`` with an executive summary
+``index.html``, one HTML page per notebook (no code), the executed notebooks, the CSV
+tables the notebooks exported, and ``run.json`` (parameters, input fingerprints, package
+versions, timings, status). ``reports/index.html`` lists every run, newest first, and
+``reports/latest`` points at the newest successful run; a failed run never moves it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis.data import DataValidationError, load_dataset
+from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
+
+TEMPLATES = Path(__file__).parent / "templates"
+KEY_PACKAGES = (
+    "training-impact-kit", "pandas", "numpy", "scipy", "diff-diff", "linearmodels", "statsmodels", "scikit-learn",
+    "pandera", "matplotlib", "seaborn", "papermill", "nbconvert", "nbclient", "ipykernel",
+)  # fmt: skip
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+@dataclass
+class NotebookRun:
+    """Outcome of one notebook in a run."""
+
+    name: str
+    status: str = "pending"
+    seconds: float = 0.0
+    error: str | None = None
+    html: str | None = None
+    ipynb: str | None = None
+
+
+@dataclass
+class RunResult:
+    """Outcome of a run: its folder, status and per-notebook results."""
+
+    folder: Path
+    status: str
+    notebooks: list[NotebookRun] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every step succeeded."""
+        return self.status == "ok"
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the libraries a result depends on."""
+    versions = {"python": sys.version.split()[0]}
+    for name in KEY_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _new_run_folder(out: Path, dataset: str, now: datetime) -> Path:
+    stem = f"{now:%Y-%m-%d_%H%M%S}_{re.sub(r'[^A-Za-z0-9_.-]+', '-', dataset)}"
+    folder, k = out / stem, 1
+    while folder.exists():
+        k += 1
+        folder = out / f"{stem}-{k}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _read_params(params_file: str | Path | None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Global parameters and per-notebook sections (``notebooks: {name: {...}}``) of a YAML file."""
+    if params_file is None:
+        return {}, {}
+    raw = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
+    per_notebook = raw.pop("notebooks", {}) or {}
+    return raw, per_notebook
+
+
+def _execute(src: str, dst: str, parameters: dict[str, Any], cwd: str) -> tuple[float, str | None]:
+    """Execute one notebook with Papermill (in a worker process); return seconds and error text."""
+    import papermill as pm
+
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(src, dst, parameters=parameters, cwd=cwd, kernel_name="python3", progress_bar=False, log_output=False)
+        return time.perf_counter() - t0, None
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run, never lost
+        message = str(exc).strip() or type(exc).__name__
+        return time.perf_counter() - t0, message[-4000:]
+
+
+def render_html(ipynb: Path, html: Path, run_label: str) -> None:
+    """Render an executed notebook to a self-contained page with no code cells.
+
+    The Papermill-injected parameters cell and the ``parameters`` cell are dropped (the
+    notebook prints its parameters instead); stderr streams (library warnings) are left to
+    the executed notebook; figures are embedded; nothing is fetched from another host.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    nb = nbformat.read(ipynb, as_version=4)
+    drop = {"injected-parameters", "parameters"}
+    nb.cells = [c for c in nb.cells if not drop & set(c.get("metadata", {}).get("tags", []))]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    config = Config()
+    config.TemplateExporter.extra_template_basedirs = [str(TEMPLATES)]
+    exporter = HTMLExporter(config=config, template_name="kit", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"kit_run": run_label})
+    html.write_text(body, encoding="utf-8")
+
+
+def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
+    """Employee ids found in any published HTML or CSV of the run folder."""
+    leaks: dict[str, list[str]] = {}
+    for path in [*folder.glob("*.html"), *folder.glob("tables/*.csv")]:
+        found = sorted(set(_TOKEN.findall(path.read_text(encoding="utf-8", errors="replace"))) & ids)
+        if found:
+            leaks[path.name] = found[:5]
+    return leaks
+
+
+def run(
+    data_dir: str | Path,
+    *,
+    params_file: str | Path | None = None,
+    only: list[str] | None = None,
+    out: str | Path = "reports",
+    notebooks_dir: str | Path = "notebooks",
+    jobs: int = 2,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    echo: bool = True,
+) -> RunResult:
+    """Execute the notebooks on a dataset and publish the report set.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        Dataset folder (validated first).
+    params_file : str or Path, optional
+        YAML with global parameters and a ``notebooks:`` section of per-notebook ones.
+    only : list of str, optional
+        Notebook names (stems or prefixes such as ``"02"``) to run; default all, in name order.
+    out : str or Path
+        Reports folder.
+    notebooks_dir : str or Path
+        Folder of the notebooks.
+    jobs : int
+        Notebooks executed at once (they do not depend on each other).
+    min_group_size : int
+        Smallest group shown in any table or figure (a parameter of every notebook).
+    echo : bool
+        Print progress on the terminal.
+
+    Returns
+    -------
+    RunResult
+    """
+    say = print if echo else (lambda *a, **k: None)
+    started = datetime.now()
+    out, data_dir, notebooks_dir = Path(out), Path(data_dir).resolve(), Path(notebooks_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    folder = _new_run_folder(out, data_dir.name, started)
+    global_params, per_notebook = _read_params(params_file)
+    global_params.setdefault("min_group_size", min_group_size)
+    notebooks = sorted(notebooks_dir.glob("*.ipynb"))
+    if only:
+        notebooks = [nb for nb in notebooks if any(nb.stem == o or nb.stem.startswith(o) for o in only)]
+    record: dict[str, Any] = {
+        "run_id": folder.name,
+        "dataset": data_dir.name,
+        "data_dir": str(data_dir),
+        "started": started.isoformat(timespec="seconds"),
+        "parameters": {"global": global_params, "notebooks": per_notebook, "only": only},
+        "packages": package_versions(),
+    }
+    result = RunResult(folder=folder, status="ok", notebooks=[NotebookRun(nb.stem) for nb in notebooks])
+    say(f"run {folder.name}: {len(notebooks)} notebook(s) on {data_dir}")
+    t_run = time.perf_counter()
+    try:
+        dataset = load_dataset(data_dir)
+        record["inputs"] = dataset.fingerprints
+        ids = frozenset(map(str, dataset.tables["employees"]["employee_id"]))
+        ids |= frozenset(map(str, dataset.tables["employees"]["manager_id"].dropna())) if "manager_id" in dataset.tables["employees"] else frozenset()
+        del dataset
+    except DataValidationError as exc:
+        result.status, result.error = "failed", f"data validation failed: {exc}"
+        ids = frozenset()
+        say(f"  data validation failed:\n{exc}")
+    if result.ok:
+        if not notebooks:
+            result.status, result.error = "failed", f"no notebooks in {notebooks_dir}"
+        with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {}
+            for nb, item in zip(notebooks, result.notebooks, strict=True):
+                params = {**global_params, **per_notebook.get(nb.stem, {}), "data_dir": str(data_dir), "output_dir": str(folder.resolve())}
+                futures[item.name] = pool.submit(_execute, str(nb), str(folder / nb.name), params, str(notebooks_dir))
+                say(f"  started  {item.name}")
+            for nb, item in zip(notebooks, result.notebooks, strict=True):
+                item.seconds, item.error = futures[item.name].result()
+                item.status = "ok" if item.error is None else "failed"
+                item.ipynb = nb.name
+                executed = folder / nb.name
+                if executed.exists():
+                    try:
+                        render_html(executed, folder / f"{nb.stem}.html", f"{folder.name} · {nb.stem}")
+                        item.html = f"{nb.stem}.html"
+                    except Exception as exc:  # noqa: BLE001
+                        item.status, item.error = "failed", f"HTML export failed: {exc}"
+                say(f"  {item.status:<7}  {item.name}  ({item.seconds:.1f} s)" + (f"\n    {item.error.splitlines()[-1]}" if item.error else ""))
+        if any(item.status != "ok" for item in result.notebooks):
+            result.status = "failed"
+            result.error = result.error or "notebook(s) failed: " + ", ".join(i.name for i in result.notebooks if i.status != "ok")
+    record["notebooks"] = [asdict(n) for n in result.notebooks]
+    record["finished"] = datetime.now().isoformat(timespec="seconds")
+    record["seconds"] = round(time.perf_counter() - t_run, 2)
+    headlines = _collect_headlines(folder)
+    record["headlines"] = headlines
+    _write_run_index(folder, record, result)
+    leaks = _leaked_ids(folder, ids) if ids else {}
+    if leaks:
+        result.status, result.error = "failed", f"privacy check failed: raw employee identifiers in {leaks}"
+    record["status"], record["error"] = result.status, result.error
+    (folder / "run.json").write_text(json.dumps(record, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    _write_run_index(folder, record, result)
+    if result.ok:
+        _point_latest(out, folder)
+    rebuild_index(out)
+    say(f"run {result.status}: {folder} ({record['seconds']:.1f} s)" + (f"\n  {result.error}" if result.error else ""))
+    return result
+
+
+def _collect_headlines(folder: Path) -> dict[str, list[dict[str, Any]]]:
+    found = {}
+    for path in sorted((folder / "headlines").glob("*.json")):
+        found[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ max-width: 1000px; margin: 0 auto; padding: 1rem 1.5rem 3rem; font-family: -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", Helvetica, Arial, sans-serif; color: #222; }}
+h1 {{ font-size: 1.6rem; }} .status-ok {{ color: #1a7f37; }} .status-failed {{ color: #b42318; font-weight: bold; }}
+table {{ border-collapse: collapse; width: 100%; }} td, th {{ text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #e5e5e5; vertical-align: top; }}
+pre {{ white-space: pre-wrap; background: #fff4f4; padding: 0.6rem; }} .muted {{ color: #666; font-size: 0.9rem; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def _write_run_index(folder: Path, record: dict[str, Any], result: RunResult) -> None:
+    """The run's executive summary: headline findings first, then pages, tables, run facts."""
+    parts = [f"<h1>Training Impact Kit — {escape(record['dataset'])}</h1>"]
+    parts.append(
+        f'<p class="muted">Run {escape(folder.name)} · status <span class="status-{escape(result.status)}">{escape(result.status)}</span>'
+        f' · <a href="../index.html">all runs</a></p>'
+    )
+    if result.error:
+        parts.append(f"<pre>{escape(result.error)}</pre>")
+    parts.append("<h2>Findings</h2>")
+    headlines = record.get("headlines") or {}
+    if not headlines:
+        parts.append("<p>No findings were recorded.</p>")
+    for item in result.notebooks:
+        texts = headlines.get(item.name, [])
+        link = f'<a href="{escape(item.html)}">{escape(item.name)}</a>' if item.html else escape(item.name)
+        parts.append(f"<h3>{link}</h3><ul>" + "".join(f"<li>{escape(h['text'])}</li>" for h in texts) + "</ul>")
+    parts.append("<h2>Pages</h2><table><tr><th>notebook</th><th>status</th><th>seconds</th><th>error</th></tr>")
+    for item in result.notebooks:
+        link = f'<a href="{escape(item.html)}">{escape(item.name)}</a>' if item.html else escape(item.name)
+        err = f"<pre>{escape(item.error.splitlines()[-1] if item.error else '')}</pre>" if item.error else ""
+        parts.append(f'<tr><td>{link}</td><td class="status-{escape(item.status)}">{escape(item.status)}</td><td>{item.seconds:.1f}</td><td>{err}</td></tr>')
+    parts.append("</table>")
+    tables = sorted((folder / "tables").glob("*.csv"))
+    if tables:
+        parts.append("<h2>Tables (CSV)</h2><ul>" + "".join(f'<li><a href="tables/{escape(t.name)}">{escape(t.name)}</a></li>' for t in tables) + "</ul>")
+    parts.append('<h2>Run</h2><p class="muted">Parameters, input fingerprints (sha256), package versions and timings: <a href="run.json">run.json</a>.</p>')
+    (folder / "index.html").write_text(_PAGE.format(title=escape(f"Training Impact Kit — {record['dataset']}"), body="\n".join(parts)), encoding="utf-8")
+
+
+def _point_latest(out: Path, folder: Path) -> None:
+    """Point ``out/latest`` at ``folder`` (a relative symlink; a copy where links fail)."""
+    latest = out / "latest"
+    tmp = out / ".latest.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink() if tmp.is_symlink() else shutil.rmtree(tmp)
+    try:
+        os.symlink(folder.name, tmp, target_is_directory=True)
+        os.replace(tmp, latest)
+    except OSError:
+        if latest.is_symlink():
+            latest.unlink()
+        elif latest.exists():
+            shutil.rmtree(latest)
+        shutil.copytree(folder, latest)
+
+
+def rebuild_index(out: str | Path) -> Path:
+    """Write ``out/index.html``: every run, newest first, with status and headline numbers.
+
+    Parameters
+    ----------
+    out : str or Path
+        Reports folder.
+
+    Returns
+    -------
+    Path
+        The index file.
+    """
+    out = Path(out)
+    runs = []
+    for path in out.glob("*/run.json"):
+        if path.parent.name == "latest":
+            continue
+        try:
+            runs.append(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError:
+            continue
+    runs.sort(key=lambda r: r.get("run_id", ""), reverse=True)
+    rows = ["<tr><th>run</th><th>dataset</th><th>status</th><th>headline findings</th></tr>"]
+    for r in runs:
+        texts = [h["text"] for hs in (r.get("headlines") or {}).values() for h in hs][:6]
+        rows.append(
+            f'<tr><td><a href="{escape(r["run_id"])}/index.html">{escape(r["run_id"])}</a></td><td>{escape(r.get("dataset", ""))}</td>'
+            f'<td class="status-{escape(r.get("status", ""))}">{escape(r.get("status", ""))}</td>'
+            f"<td>{'<br>'.join(escape(t) for t in texts)}</td></tr>"
+        )
+    latest = '<p><a href="latest/index.html">Latest successful run</a></p>' if (out / "latest").exists() else "<p>No successful run yet.</p>"
+    body = f"<h1>Training Impact Kit — runs</h1>{latest}<table>{''.join(rows)}</table>"
+    index = out / "index.html"
+    index.write_text(_PAGE.format(title="Training Impact Kit — runs", body=body), encoding="utf-8")
+    return index
+
+
+def cli(argv: list[str]) -> int:
+    """``python -m analysis run --data DIR [--params FILE] [--only NAME ...] [--out reports]``."""
+    parser = argparse.ArgumentParser(prog="python -m analysis run", description="Run every notebook on a dataset and write the HTML report set.")
+    parser.add_argument("--data", required=True, help="dataset folder")
+    parser.add_argument("--params", default=None, help="YAML parameters (global keys and a notebooks: section)")
+    parser.add_argument("--only", nargs="+", default=None, help="notebook names or prefixes to run")
+    parser.add_argument("--out", default="reports", help="reports folder")
+    parser.add_argument("--notebooks", default="notebooks", help="notebooks folder")
+    parser.add_argument("--jobs", type=int, default=2, help="notebooks run at once")
+    parser.add_argument("--min-group-size", type=int, default=DEFAULT_MIN_GROUP_SIZE)
+    args = parser.parse_args(argv)
+    try:
+        result = run(
+            args.data, params_file=args.params, only=args.only, out=args.out, notebooks_dir=args.notebooks,
+            jobs=args.jobs, min_group_size=args.min_group_size,
+        )  # fmt: skip
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        return 2
+    return 0 if result.ok else 1

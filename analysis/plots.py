@@ -1,0 +1,100 @@
+"""Every figure of the kit, in one visual style.
+
+Titles state the finding, axes carry units, uncertainty is drawn. Functions take tidy
+tables from the analysis modules and return a matplotlib ``Figure``; they never compute
+a number the report states.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+PALETTE = ["#1f5c99", "#e07b39", "#3a9a5b", "#8e5ea2", "#c4483e", "#6f6f6f"]
+TRUTH_COLOR = "#222222"
+
+
+def finish(fig: Figure) -> Figure:
+    """Lay out a figure and detach it from pyplot, so a notebook shows it exactly once."""
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def apply_style() -> None:
+    """Set the kit's one look (seaborn whitegrid, muted palette, readable sizes)."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, rc={
+        "figure.figsize": (9, 4.5),
+        "figure.dpi": 100,
+        "savefig.dpi": 100,
+        "axes.titlesize": 12,
+        "axes.titleweight": "bold",
+        "axes.labelsize": 10,
+        "legend.fontsize": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    })  # fmt: skip
+
+
+def rollout_timeline(cohorts: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Trainees starting each month, by program (from :func:`analysis.quality.cohort_sizes`).
+
+    Parameters
+    ----------
+    cohorts : DataFrame
+        program_id, cohort_month, n (suppressed rows have n missing and are not drawn).
+    title : str, optional
+        Finding-style title; default states the roll-out span.
+    """
+    apply_style()
+    fig, ax = plt.subplots()
+    data = cohorts.dropna(subset=["n"])
+    programs = sorted(data["program_id"].unique())
+    width = 20 / max(1, len(programs))
+    for k, program in enumerate(programs):
+        part = data[data["program_id"] == program]
+        x = pd.to_datetime(part["cohort_month"]) + pd.to_timedelta(k * width, unit="D")
+        ax.bar(x, part["n"], width=width, label=program, color=PALETTE[k % len(PALETTE)])
+    if len(data):
+        first, last = pd.to_datetime(data["cohort_month"]).min(), pd.to_datetime(data["cohort_month"]).max()
+        title = title or f"Training starts are staggered from {first:%b %Y} to {last:%b %Y}"
+    ax.set_title(title or "No training starts to show")
+    ax.set_xlabel("first training month")
+    ax.set_ylabel("trainees starting (people)")
+    ax.legend(title="program", frameon=False)
+    fig.autofmt_xdate()
+    return finish(fig)
+
+
+def panel_balance(balance: pd.DataFrame) -> Figure:
+    """Employees observed per month and KPI (from :func:`analysis.quality.panel_balance`)."""
+    apply_style()
+    fig, ax = plt.subplots()
+    for k, (kpi, part) in enumerate(balance.groupby("kpi")):
+        ax.plot(pd.to_datetime(part["month"]), part["employees"], marker="o", ms=3, label=kpi, color=PALETTE[k % len(PALETTE)])
+    joined, left = int(balance["joined"].sum()), int(balance["left"].sum())
+    ax.set_title(f"The panel is unbalanced: {joined:,} people joined and {left:,} left during the window")
+    ax.set_xlabel("month")
+    ax.set_ylabel("employees with a KPI value")
+    ax.set_ylim(bottom=0)
+    ax.legend(title="KPI", frameon=False)
+    fig.autofmt_xdate()
+    return finish(fig)
+
+
+def kpi_distributions(values: pd.DataFrame, units: dict[str, str] | None = None) -> Figure:
+    """Box plots of each KPI's monthly values by department (from :func:`analysis.quality.kpi_by_department`)."""
+    apply_style()
+    kpis = sorted(values["kpi"].unique())
+    fig, axes = plt.subplots(1, len(kpis), figsize=(4.2 * max(1, len(kpis)), 4), squeeze=False)
+    for ax, kpi in zip(axes[0], kpis, strict=True):
+        part = values[values["kpi"] == kpi]
+        sns.boxplot(data=part, x="department", y="value", ax=ax, color=PALETTE[0], fliersize=1.5)
+        ax.set_title(kpi)
+        ax.set_xlabel("")
+        ax.set_ylabel(f"{kpi} per month ({(units or {}).get(kpi, 'units')})")
+        ax.tick_params(axis="x", rotation=20)
+    fig.suptitle("Each KPI belongs to one department; spread within departments is wide", fontweight="bold")
+    return finish(fig)
