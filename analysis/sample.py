@@ -113,9 +113,9 @@ class SampleData:
 
 DEPARTMENTS = {
     # name: (share, role, kpi, program, mu, alpha_sd, eps_sd, market_beta, tenure_gain, gap_penalty, season_amp)
-    "Sales": (0.5, "Account Manager", "sales", "P01", 100_000.0, 18_000.0, 9_000.0, 600.0, 25_000.0, 12_000.0, 6_000.0),
-    "Customer Service": (0.3, "Service Agent", "tickets_resolved", "P02", 420.0, 45.0, 30.0, 2.0, 120.0, 30.0, 20.0),
-    "Operations": (0.2, "Operations Specialist", "error_rate", "P03", 3.0, 0.6, 0.5, -0.02, -1.0, 0.5, 0.2),
+    "Sales": (0.5, "Account Manager", "sales", "P01", 100_000.0, 18_000.0, 9_000.0, 600.0, 25_000.0, 30_000.0, 6_000.0),
+    "Customer Service": (0.3, "Service Agent", "tickets_resolved", "P02", 420.0, 45.0, 30.0, 2.0, 120.0, 75.0, 20.0),
+    "Operations": (0.2, "Operations Specialist", "error_rate", "P03", 3.0, 0.6, 0.5, -0.02, -1.0, 1.0, 0.2),
 }
 PROGRAMS = {
     "P01": ("Consultative selling", "sales", "needs_discovery", "sales", 16.0, 6_000.0),

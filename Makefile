@@ -1,0 +1,42 @@
+# Training Impact Kit — two commands on a fresh machine: `make report` and `make test`.
+# Both create .venv with python3 -m venv and install the locked versions on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?= data/sample
+
+.PHONY: report test lab sample lock bench clean-venv
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+report: $(STAMP)  ## run every notebook on the sample data and write the HTML reports
+	$(PY) -m analysis run --data $(DATA)
+
+test: $(STAMP)  ## every test: unit, property, pipeline, and nbval over the committed notebooks
+	$(PY) -m pytest -n 2 --dist loadfile tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+lab: $(STAMP)  ## JupyterLab on the kit
+	$(PY) -m jupyter lab notebooks
+
+sample: $(STAMP)  ## regenerate data/sample (2000 employees x 24 months, seed 7)
+	$(PY) -m analysis sample --employees 2000 --months 24 --seed 7 --out data/sample
+
+lock: $(STAMP)  ## regenerate the lock files from pyproject.toml
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 -o requirements-bench.lock
+
+bench: $(STAMP)  ## speed and Monte Carlo benchmarks (installs the peer libraries)
+	$(PY) -m pip install --quiet -r requirements-bench.lock
+	$(PY) benchmarks/attribution.py
+	$(PY) benchmarks/montecarlo.py
+
+clean-venv:
+	rm -rf $(VENV)
