@@ -334,3 +334,20 @@ TABLES: dict[str, TableSpec] = {
 
 #: Tables a dataset must contain.
 REQUIRED_TABLES: tuple[str, ...] = tuple(n for n, s in TABLES.items() if s.required)
+
+
+def contract_markdown() -> str:
+    """The data contract as a Markdown table (the README's table is this text).
+
+    Returns
+    -------
+    str
+        One row per table: name, key, required columns, optional columns, whether the
+        table itself is required.
+    """
+    lines = ["| table | key | required columns | optional columns | table required |", "|---|---|---|---|---|"]
+    for spec in TABLES.values():
+        required = ", ".join(c.name for c in spec.columns if c.required and c.name not in spec.key)
+        optional = ", ".join(c.name for c in spec.columns if not c.required) or "–"
+        lines.append(f"| {spec.name} | {' + '.join(spec.key)} | {required} | {optional} | {'yes' if spec.required else 'no'} |")
+    return "\n".join(lines)
