@@ -38,7 +38,7 @@ Monthly KPI of employee :math:`i` in month :math:`t`:
 * :math:`\varepsilon_{it}` i.i.d. transitory noise (no persistence).
 * Selection (``mean_reversion``): each eligible employee has a candidate training month
   :math:`g_i` (region roll-out month + noise, ``staggered``) and is trained with probability
-  :math:`\operatorname{logit}^{-1}(a - 0.6\,z(\alpha_i) - 1.2\,\varepsilon_{i,g_i-1}/\sigma_\varepsilon)`:
+  :math:`\operatorname{logit}^{-1}(a - 1.0\,z(\alpha_i) - 1.2\,\varepsilon_{i,g_i-1}/\sigma_\varepsilon)`:
   low performers and people who just had a bad month are sent. Because the transitory
   noise is i.i.d., the dip exists at event time −1 only: comparing with month :math:`g-2`
   (``anticipation=1``) is unbiased, comparing with :math:`g-1` credits training with the
@@ -242,7 +242,7 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
     employed_before = (first_period <= candidate - 3) & (exit_period > candidate)
     z_alpha = (alpha - mu) / alpha_sd * sign
     prev_shock = eps[np.arange(n_staff), candidate - 2] / eps_sd * sign
-    logit = 0.4 - 0.6 * z_alpha
+    logit = 0.4 - 1.0 * z_alpha
     if config.mean_reversion:
         logit = logit - 1.2 * prev_shock
     trained = employed_before & (rng.random(n_staff) < 1 / (1 + np.exp(-logit)))
