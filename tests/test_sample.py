@@ -82,7 +82,7 @@ def _dip(data) -> float:
 def test_mean_reversion_dip_is_switchable(small) -> None:
     with_dip = _dip(small)
     without = _dip(generate(replace(SMALL, mean_reversion=False)))
-    assert with_dip < -2500, "trainees are sent after a bad month: a clear dip at event time -1"
+    assert with_dip < -1500, "trainees are sent after a bad month: a clear dip at event time -1"
     assert abs(without) < 1200, "without selection on the dip there is none (noise SE about 600)"
 
 
