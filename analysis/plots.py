@@ -98,3 +98,83 @@ def kpi_distributions(values: pd.DataFrame, units: dict[str, str] | None = None)
         ax.tick_params(axis="x", rotation=20)
     fig.suptitle("Each KPI belongs to one department; spread within departments is wide", fontweight="bold")
     return finish(fig)
+
+
+# --------------------------------------------------------------------------- attribution
+
+
+def method_ladder(ladder: pd.DataFrame, *, unit: str, kpi: str, title: str) -> Figure:
+    """Each rung's estimate with its 95% CI, the recommended rung highlighted, the truth as a line.
+
+    Parameters
+    ----------
+    ladder : DataFrame
+        rung, estimate, ci_low, ci_high, recommended, true_att (NaN when unknown).
+    unit, kpi : str
+        KPI unit and name for the axis.
+    title : str
+        Finding-style title.
+    """
+    apply_style()
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(ladder) + 1.6))
+    y = range(len(ladder))[::-1]
+    for yi, (_, row) in zip(y, ladder.iterrows(), strict=True):
+        color = PALETTE[0] if row["recommended"] else PALETTE[5]
+        ax.errorbar(row["estimate"], yi, xerr=[[row["estimate"] - row["ci_low"]], [row["ci_high"] - row["estimate"]]],
+                    fmt="o", color=color, capsize=3, lw=2 if row["recommended"] else 1.2)  # fmt: skip
+    truth = ladder["true_att"].dropna()
+    if len(truth):
+        ax.axvline(float(truth.iloc[0]), color=TRUTH_COLOR, ls="--", lw=1, label="true effect (sample data)")
+        ax.legend(frameon=False, loc="lower right")
+    ax.axvline(0, color="#999999", lw=0.8)
+    ax.set_yticks(list(y))
+    ax.set_yticklabels(ladder["rung"])
+    ax.set_xlabel(f"effect on monthly {kpi} per trainee ({unit}), 95% CI")
+    ax.set_title(title)
+    return finish(fig)
+
+
+def event_study(dynamic: pd.DataFrame, *, unit: str, kpi: str, title: str, unadjusted: pd.DataFrame | None = None) -> Figure:
+    """Effect by months since training with its confidence band (uniform when bootstrapped).
+
+    Parameters
+    ----------
+    dynamic : DataFrame
+        event_time, att, ci_low, ci_high (the recommended fit).
+    unadjusted : DataFrame, optional
+        The same profile anchored on the month just before training, drawn faintly.
+    """
+    apply_style()
+    fig, ax = plt.subplots()
+    d = dynamic.sort_values("event_time")
+    ax.fill_between(d["event_time"], d["ci_low"], d["ci_high"], color=PALETTE[0], alpha=0.2, label="95% band")
+    ax.plot(d["event_time"], d["att"], "o-", color=PALETTE[0], ms=4, label="estimate")
+    if unadjusted is not None and len(unadjusted):
+        u = unadjusted.sort_values("event_time")
+        ax.plot(u["event_time"], u["att"], "o:", color=PALETTE[1], ms=3, alpha=0.8, label="baseline = month before training")
+    ax.axhline(0, color="#999999", lw=0.8)
+    ax.axvline(-0.5, color="#999999", lw=0.8, ls=":")
+    ax.set_xlabel("months since training started (0 = training month)")
+    ax.set_ylabel(f"effect on monthly {kpi} ({unit})")
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    return finish(fig)
+
+
+def heterogeneity(table: pd.DataFrame, *, unit: str, kpi: str, title: str) -> Figure:
+    """Forest plot of effects by subgroup (suppressed groups are left out), one panel per dimension."""
+    apply_style()
+    shown = table.dropna(subset=["att"])
+    dims = list(dict.fromkeys(shown["dimension"]))
+    fig, axes = plt.subplots(1, max(1, len(dims)), figsize=(4.2 * max(1, len(dims)), 3.6), squeeze=False, sharex=False)
+    for ax, dim in zip(axes[0], dims, strict=False):
+        part = shown[shown["dimension"] == dim]
+        y = list(range(len(part)))[::-1]
+        ax.errorbar(part["att"], y, xerr=[part["att"] - part["ci_low"], part["ci_high"] - part["att"]], fmt="o", color=PALETTE[0], capsize=3)
+        ax.axvline(0, color="#999999", lw=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels(part["group"].astype(str))
+        ax.set_title(dim)
+        ax.set_xlabel(f"{kpi} ({unit}), 95% CI")
+    fig.suptitle(title, fontweight="bold")
+    return finish(fig)

@@ -153,3 +153,35 @@ class ReportContext:
                 json.dumps([h.__dict__ for h in self.headlines], ensure_ascii=False, indent=1), encoding="utf-8"
             )
         return item
+
+
+@dataclass
+class Text:
+    """A heading or paragraph built from data, shown escaped (data strings never become markup)."""
+
+    text: str
+    level: int = 0
+
+    def _repr_html_(self) -> str:
+        tag = f"h{self.level}" if self.level else "p"
+        return f"<{tag}>{escape(self.text)}</{tag}>"
+
+    def _repr_markdown_(self) -> str:
+        return ("#" * self.level + " " if self.level else "") + escape(self.text)
+
+
+def heading(text: str, level: int = 2) -> Text:
+    """A section heading built from data (e.g. a program name), HTML-escaped."""
+    return Text(text, level)
+
+
+def paragraph(text: str) -> Text:
+    """A paragraph of findings in words, HTML-escaped."""
+    return Text(text)
+
+
+def show(*objects: Any) -> None:
+    """Display objects in a notebook (a thin wrapper, so notebooks import only ``analysis``)."""
+    from IPython.display import display
+
+    display(*objects)
