@@ -125,7 +125,7 @@ def method_ladder(ladder: pd.DataFrame, *, unit: str, kpi: str, title: str) -> F
     truth = ladder["true_att"].dropna()
     if len(truth):
         ax.axvline(float(truth.iloc[0]), color=TRUTH_COLOR, ls="--", lw=1, label="true effect (sample data)")
-        ax.legend(frameon=False, loc="lower right")
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / len(ladder)))
     ax.axvline(0, color="#999999", lw=0.8)
     ax.set_yticks(list(y))
     ax.set_yticklabels(ladder["rung"])
