@@ -333,7 +333,7 @@ def prepare_did_panel(
             table=table,
             column=missing[0],
         )
-    frame = panel.loc[:, list(dict.fromkeys(needed))].copy()
+    frame = panel.loc[:, list(dict.fromkeys(needed))]
     notes: list[str] = []
     for col in (time, outcome):
         if not pd.api.types.is_numeric_dtype(frame[col]):
@@ -343,9 +343,15 @@ def prepare_did_panel(
                 column=col,
                 rows=panel.loc[:, [unit, col]].head(5),
             )
-    frame[cohort] = pd.to_numeric(frame[cohort], errors="coerce").fillna(0.0)
-    frame.loc[np.isinf(frame[cohort]), cohort] = 0.0
-    dup = frame.duplicated([unit, time], keep=False)
+    g = pd.to_numeric(frame[cohort], errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+    g[~np.isfinite(g)] = 0.0
+    frame[cohort] = g
+    # Checks on integer codes (counting and min/max per unit) are several times faster than
+    # DataFrame.duplicated / groupby.nunique on the raw columns of a large panel.
+    unit_code, _ = pd.factorize(frame[unit])
+    time_code, time_levels = pd.factorize(frame[time])
+    key = unit_code.astype(np.int64) * len(time_levels) + time_code
+    dup = np.bincount(key, minlength=1)[key] > 1 if len(key) else np.zeros(0, dtype=bool)
     if dup.any():
         raise DataValidationError(
             f"{table}: more than one row per ({unit}, {time})",
@@ -353,9 +359,13 @@ def prepare_did_panel(
             column=unit,
             rows=frame.loc[dup, [unit, time]].head(5),
         )
-    n_coh = frame.groupby(unit, sort=False)[cohort].nunique()
-    if (n_coh > 1).any():
-        bad = n_coh.index[n_coh > 1][:5]
+    lo = np.full(unit_code.max() + 1 if len(unit_code) else 0, np.inf)
+    hi = np.full_like(lo, -np.inf)
+    np.minimum.at(lo, unit_code, g)
+    np.maximum.at(hi, unit_code, g)
+    changing = np.nonzero(lo != hi)[0]
+    if len(changing):
+        bad = frame[unit].to_numpy()[np.isin(unit_code, changing[:5])]
         raise DataValidationError(
             f"{table}.{cohort}: first-treatment period must be constant within a {unit}",
             table=table,
@@ -394,7 +404,7 @@ def prepare_did_panel(
                 f"({int(nan_x.sum())} rows)."
             )
             frame = frame.loc[~frame[unit].isin(bad_units[unit])]
-        const = [c for c in names if frame[c].nunique() <= 1]
+        const = [c for c in names if frame[c].min() == frame[c].max()]
         if const:
             notes.append(f"Covariate(s) {const} do not vary and were left out.")
             names = [c for c in names if c not in const]
@@ -403,7 +413,7 @@ def prepare_did_panel(
         scaled = {}
         for c in names:
             col = frame[c]
-            if col.nunique() > 2:
+            if not col.isin((0.0, 1.0)).all():  # indicators stay 0/1
                 sd = float(col.std())
                 scaled[c] = (col - float(col.mean())) / (sd if sd > 0 else 1.0)
         if scaled:
