@@ -1,0 +1,92 @@
+"""evaluate_program on data with known truth: the sample data set and small generated ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.attribution import evaluate_program, evaluate_programs
+from analysis.data import load_dataset
+from analysis.sample import SampleConfig, write_sample
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+NAIVE = ("Naive before/after (trainees)", "Naive trained vs untrained (after)")
+
+
+@pytest.fixture(scope="module")
+def sample_report():
+    return evaluate_programs(load_dataset(SAMPLE), n_boot=199, seed=7)
+
+
+def test_every_program_is_evaluated(sample_report) -> None:
+    assert sorted(sample_report.results) == ["P01", "P02", "P03"]
+    assert sample_report.skipped == {}
+
+
+@pytest.mark.parametrize("program_id", ["P01", "P02", "P03"])
+def test_recommended_ci_covers_truth_and_naive_rungs_do_not(sample_report, program_id: str) -> None:
+    ev = sample_report.results[program_id]
+    truth = ev.truth["overall_att"]  # data/sample/ground_truth.json
+    lo, hi = ev.overall.conf_int(0.95)
+    assert lo <= truth <= hi, f"{program_id}: recommended CI {lo:.3g}..{hi:.3g} misses the truth {truth:.3g}"
+    ladder = ev.ladder.set_index("rung")
+    for rung in NAIVE:
+        assert not ladder.loc[rung, "covers_truth"], f"{program_id}: naive rung {rung} should miss the truth"
+    assert ladder["recommended"].sum() == 1
+
+
+def test_pre_training_dip_is_detected_and_handled(sample_report) -> None:
+    for ev in sample_report.results.values():
+        assert ev.dip.detected, "the sample sends people to training after a bad month"
+        assert ev.recommended.anticipation == 1
+
+
+def test_exports_for_roi(sample_report) -> None:
+    ex = sample_report.exports()
+    att = ex["att_by_program"].set_index("program_id")
+    assert list(att.index) == ["P01", "P02", "P03"]
+    assert (att["se"] > 0).all() and (att["ci_low"] < att["att"]).all() and (att["att"] < att["ci_high"]).all()
+    draws = ex["att_bootstrap_draws"]
+    assert draws.groupby("program_id").size().to_dict() == {"P01": 199, "P02": 199, "P03": 199}
+    p01 = draws[draws["program_id"] == "P01"]["att"]
+    assert abs(p01.mean() - att.loc["P01", "att"]) < 3 * att.loc["P01", "se"] / np.sqrt(199) + 0.2 * att.loc["P01", "se"]
+    assert p01.std() == pytest.approx(att.loc["P01", "se"], rel=0.25)
+    dyn = ex["dynamic_profile"]
+    assert dyn["event_time"].min() < -1 and dyn["event_time"].max() > 6
+    assert "uniform" in dyn["band"].iloc[0]
+
+
+def test_headline_in_plain_words(sample_report) -> None:
+    ev = sample_report.results["P01"]
+    assert ev.headline.startswith("Program P01 (Consultative selling) raised monthly sales by ")
+    assert "per trainee (95% CI " in ev.headline and "of the raw before/after change" in ev.headline
+    assert 0 < ev.share_not_caused < 1
+    null = sample_report.results["P03"]
+    assert "not distinguishable from zero" in null.headline
+
+
+def test_exam_score_predicts_on_the_job_effect(sample_report) -> None:
+    het = sample_report.results["P01"].heterogeneity.set_index(["dimension", "group"])
+    assert het.loc[("exam score", "below 60"), "att"] < het.loc[("exam score", "75–89"), "att"]
+    assert het.loc[("exam passed", "not passed"), "ci_high"] < het.loc[("exam passed", "passed"), "att"] + het.loc[("exam passed", "passed"), "se"] * 3
+
+
+def test_small_groups_are_suppressed_and_clustering_is_stated(sample_report) -> None:
+    dataset = load_dataset(SAMPLE)
+    ev = evaluate_program(dataset, "P02", n_boot=0, min_group_size=30, cluster="manager", diagnostics=False)
+    het = ev.heterogeneity
+    small = het[het["trainees"] < 30]
+    assert len(small) and small["att"].isna().all() and small["note"].str.startswith("suppressed").all()
+    assert any("clustered by team" in n or "manager" in n for n in ev.notes)
+    assert ev.overall.se != pytest.approx(sample_report.results["P02"].overall.se, rel=1e-6)
+
+
+def test_tiny_dataset_does_not_crash(tmp_path: Path) -> None:
+    dataset = load_dataset(write_sample(tmp_path / "tiny", SampleConfig(n_employees=300, seed=5)))
+    report = evaluate_programs(dataset, n_boot=0, diagnostics=False)
+    assert set(report.results) | set(report.skipped) == {"P01", "P02", "P03"}
+    for ev in report.results.values():
+        assert np.isfinite(ev.overall.att) and ev.overall.se > 0
+        assert not ev.cohort_table.empty
