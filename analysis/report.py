@@ -54,6 +54,9 @@ class Headline:
     key: str | None = None
     value: float | None = None
 
+    def __repr__(self) -> str:
+        return self.text
+
     def _repr_html_(self) -> str:
         return f'<p class="headline"><strong>{escape(self.text)}</strong></p>'
 
@@ -161,6 +164,9 @@ class Text:
 
     text: str
     level: int = 0
+
+    def __repr__(self) -> str:
+        return self.text
 
     def _repr_html_(self) -> str:
         tag = f"h{self.level}" if self.level else "p"
