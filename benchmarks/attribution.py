@@ -30,6 +30,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _panels import staggered_panel  # noqa: E402
+from _report import markdown_table  # noqa: E402
 
 COVARIATES = ["x1", "x2", "x3"]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -119,17 +120,6 @@ def max_diff(a: pd.DataFrame | None, b: pd.DataFrame | None) -> float:
         return float("nan")
     m = a.astype(float).merge(b.astype(float), on=["cohort", "period"], suffixes=("_a", "_b"))
     return float((m["att_a"] - m["att_b"]).abs().max()) if len(m) else float("nan")
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """A Markdown table with numbers to three significant digits."""
-
-    def cell(v: object) -> str:
-        return f"{v:.3g}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import markdown_table  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -70,17 +73,6 @@ def summarize(reps: pd.DataFrame) -> pd.DataFrame:
             "95% CI coverage": g["covers_truth"].astype(float).mean(),
         })  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """A Markdown table with numbers to three significant digits."""
-
-    def cell(v: object) -> str:
-        return f"{v:.3g}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
