@@ -104,10 +104,11 @@ _CONTROL_WORDS = {
 #: Exam-score bands for the learn→practice→exam link (upper bounds exclusive, last inclusive).
 EXAM_BANDS: tuple[tuple[str, float, float], ...] = (
     ("below 60", 0.0, 60.0),
-    ("60–74", 60.0, 75.0),
-    ("75–89", 75.0, 90.0),
-    ("90–100", 90.0, 100.0001),
+    ("60–79", 60.0, 80.0),
+    ("80–100", 80.0, 100.0001),
 )
+#: Band labels of ``ground_truth.json`` (``att_exam_band``) mapped to the kit's.
+_TRUTH_EXAM_BANDS = {"<60": "below 60", "60-80": "60–79", ">=80": "80–100"}
 #: Tenure-at-training bands in months.
 TENURE_BANDS: tuple[tuple[str, float, float], ...] = (
     ("under 1 year", 0.0, 12.0),
@@ -673,7 +674,7 @@ class ProgramEvaluation:
         verb = "raised" if att >= 0 else "lowered"
         sentence = (
             f"Program {self.program_id} ({self.program_name}) {verb} monthly {self.kpi} by "
-            f"{_fmt_value(abs(att), self.unit)} per trainee (95% CI {_fmt_value(lo, self.unit)} to "
+            f"{_fmt_value(abs(att), self.unit)} per trainee (95% CI {_fmt_value(lo)} to "
             f"{_fmt_value(hi, self.unit)})"
         )
         if lo <= 0 <= hi:
@@ -699,6 +700,55 @@ class ProgramEvaluation:
         else:
             sentence += "."
         return sentence
+
+    @property
+    def ladder_title(self) -> str:
+        """Finding-style title of the method-ladder figure."""
+        raw, att = self.naive_before_after, self.overall.att
+        if np.isfinite(raw) and np.isfinite(att) and att != 0 and np.sign(raw) == np.sign(att) and abs(raw) > abs(att):
+            ratio = abs(raw / att)
+            how = f"{ratio:.1f} times" if ratio >= 1.5 else "more than"
+            return (
+                f"{self.program_id}: the raw before/after change ({_fmt_value(raw, self.unit)}) is {how} "
+                f"the training's effect ({_fmt_value(att, self.unit)})"
+            )
+        lo, hi = self.overall.conf_int(0.95)
+        if lo <= 0 <= hi:
+            return (
+                f"{self.program_id}: the raw change ({_fmt_value(raw, self.unit)}) came from other forces; "
+                "the training's effect is not distinguishable from zero"
+            )
+        return f"{self.program_id}: naive comparisons against the recommended estimate ({_fmt_value(att, self.unit)})"
+
+    @property
+    def event_study_title(self) -> str:
+        """Finding-style title of the event-study figure."""
+        post = self.event_study[self.event_study["event_time"] >= 0]
+        sig = post[(post["ci_low"] > 0) | (post["ci_high"] < 0)]
+        good = (self.overall.att > 0) == self.higher_is_better
+        if sig.empty:
+            return f"{self.program_id}: no month after training differs detectably from the comparison group"
+        move = ("rose" if self.overall.att > 0 else "fell") + (" (an improvement)" if good else " (a deterioration)")
+        slump = "; the slump just before training is mean reversion, not a trend" if self.dip.detected else ""
+        return f"{self.program_id}: monthly {self.kpi} {move} from month {int(sig['event_time'].iloc[0])} after training{slump}"
+
+    @property
+    def heterogeneity_title(self) -> str:
+        """Finding-style title of the heterogeneity figure (the exam-score link)."""
+        h = self.heterogeneity
+        bands = h[(h["dimension"] == "exam score") & h["att"].notna() & h["group"].isin([b[0] for b in EXAM_BANDS])]
+        if len(bands) >= 2:
+            lo_b, hi_b = bands.iloc[0], bands.iloc[-1]
+            if hi_b["ci_low"] > lo_b["ci_high"] or lo_b["ci_low"] > hi_b["ci_high"]:
+                word = "larger" if hi_b["att"] > lo_b["att"] else "smaller"
+                return (
+                    f"{self.program_id}: trainees scoring {hi_b['group']} on the exam gained {word} effects "
+                    f"than those scoring {lo_b['group']}"
+                )
+            if hi_b["att"] > lo_b["att"]:
+                return f"{self.program_id}: higher exam scores go with larger effects, within the uncertainty"
+            return f"{self.program_id}: no clear link between exam score and on-the-job effect"
+        return f"{self.program_id}: effect by subgroup"
 
     @property
     def truth_sentence(self) -> str | None:
@@ -836,6 +886,7 @@ def _heterogeneity(
     control: str,
     method: str,
     min_group_size: int,
+    truth: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     units = est_panel.units
     tr = units[units["cohort"] > 0]
@@ -849,7 +900,7 @@ def _heterogeneity(
         passed = tr["exam_passed"].astype("boolean")
         groups.append(("exam passed", "passed", tr.index[passed.fillna(False).to_numpy(bool)]))
         groups.append(("exam passed", "not passed", tr.index[(~passed).fillna(False).to_numpy(bool)]))
-    if "department" in tr:
+    if "department" in tr and tr["department"].dropna().nunique() > 1:
         for d in sorted(tr["department"].dropna().astype(str).unique()):
             groups.append(("department", d, tr.index[tr["department"].astype(str) == d]))
     if "tenure_at_training" in tr:
@@ -876,7 +927,12 @@ def _heterogeneity(
                 row.update(att=np.nan, se=np.nan, ci_low=np.nan, ci_high=np.nan,
                            note=f"not estimable: {exc}")
         rows.append(row)
-    return pd.DataFrame(rows, columns=["dimension", "group", "trainees", "att", "se", "ci_low", "ci_high", "note"])
+    out = pd.DataFrame(rows, columns=["dimension", "group", "trainees", "att", "se", "ci_low", "ci_high", "note"])
+    if truth and truth.get("att_exam_band"):
+        true_band = {_TRUTH_EXAM_BANDS.get(b["band"], b["band"]): b["att"] for b in truth["att_exam_band"]}
+        is_exam = out["dimension"] == "exam score"
+        out["true_att"] = np.where(is_exam, out["group"].map(true_band), np.nan)
+    return out
 
 
 def _robustness(
@@ -943,19 +999,25 @@ def _robustness(
     return pd.DataFrame(rows)
 
 
-def _event_verdict(dyn: pd.DataFrame, pre: PretrendTest, unit: str, anticipation: int) -> str:
-    post = dyn[dyn["event_time"] >= 0]
-    if post.empty:
+def _event_verdict(
+    dyn: pd.DataFrame, pre: PretrendTest, unit: str, anticipation: int, min_cohorts: int = 3
+) -> str:
+    """The event study in words, read on the months measured on several cohorts."""
+    post_all = dyn[dyn["event_time"] >= 0]
+    if post_all.empty:
         return "No post-training month is observed yet."
+    post = post_all[post_all["n_cohorts"] >= min_cohorts] if "n_cohorts" in post_all else post_all
+    if post.empty:
+        post = post_all
     sig = post[(post["ci_low"] > 0) | (post["ci_high"] < 0)]
-    band = "uniform 95% band" if dyn["band"].iloc[0].startswith("uniform") else "95% interval"
+    band = "uniform 95% band" if str(dyn["band"].iloc[0]).startswith("uniform") else "95% interval"
     peak = post.loc[post["att"].abs().idxmax()]
     last = post.iloc[-1]
     parts = [pre.verdict]
     if anticipation:
         parts.append(
             f"Effects are measured against the KPI {anticipation + 1} months before training, before "
-            "the pre-training slump."
+            "any pre-training slump."
         )
     if sig.empty:
         parts.append(f"After training the {band} includes zero in every month: no effect is detectable.")
@@ -973,6 +1035,11 @@ def _event_verdict(dyn: pd.DataFrame, pre: PretrendTest, unit: str, anticipation
         )
         if abs(last["att"]) < 0.6 * abs(peak["att"]) and int(last["event_time"]) > int(peak["event_time"]):
             parts.append("The effect fades over time.")
+    if len(post) < len(post_all):
+        parts.append(
+            f"Months after {int(post['event_time'].max())} rest on fewer than {min_cohorts} training "
+            "cohorts and are read with the wide bands they carry."
+        )
     return " ".join(parts)
 
 
@@ -1031,11 +1098,12 @@ def _engine_notes(res: StaggeredDiDResults) -> list[str]:
         other.append(m)
     if flagged:
         out.append(
-            f"The propensity-score part of the doubly robust estimator is weakly identified in "
-            f"{flagged} of {n_cells} comparison cells (a training month has few trainees, some "
-            "departments, regions or grades none): scores are trimmed to [0.01, 0.99] and the "
-            "estimate leans on its outcome regression on the never-trained employees, which stays "
-            "well determined. The engine's full messages are kept in recommended.engine_messages."
+            f"In {flagged} of {n_cells} comparison cells some propensity scores reach the clipping "
+            f"bounds [{res.pscore_trim:g}, {1 - res.pscore_trim:g}]: a training month has few trainees "
+            "and some regions or grades none, so the propensity part of the doubly robust estimator is "
+            "weakly determined there and the estimate leans on its outcome regression on the "
+            "never-trained employees, which stays well determined. The engine's full messages are "
+            "kept in recommended.engine_messages."
         )
     return out + other
 
@@ -1077,6 +1145,7 @@ def evaluate_program(
     heterogeneity: bool = True,
     heterogeneity_method: Literal["dr", "ipw", "reg"] = "reg",
     diagnostics: bool = True,
+    robustness: bool = True,
     truth: dict[str, Any] | None = None,
 ) -> ProgramEvaluation:
     """Did program P cause the change in KPI K, and by how much?
@@ -1119,8 +1188,8 @@ def evaluate_program(
         Months the placebo training dates are moved back.
     allow_unbalanced_panel : bool
         Also show R ``did``'s repeated-cross-section handling as a robustness row.
-    heterogeneity, diagnostics : bool
-        Skip these parts (faster) when False.
+    heterogeneity, diagnostics, robustness : bool
+        Skip these parts (faster, e.g. in a Monte Carlo) when False.
     heterogeneity_method : {"dr", "ipw", "reg"}
         Covariate adjustment of the subgroup estimates. Default outcome
         regression: subgroups of a monthly cohort hold a handful of trainees,
@@ -1253,6 +1322,9 @@ def evaluate_program(
     # ---- event study and diagnostics ------------------------------------------
     t0 = _time.perf_counter()
     dyn = rec.aggregate("dynamic")
+    if truth and truth.get("att_event_time"):
+        true_path = {int(r["event_time"]): r["att"] for r in truth["att_event_time"]}
+        dyn["true_att"] = dyn["event_time"].map(true_path).where(dyn["event_time"] >= 0, 0.0)
     dyn0 = cs0.aggregate("dynamic") if k else dyn
     pre = pretrend_test(rec)
     verdict = _event_verdict(dyn, pre, unit, k)
@@ -1270,13 +1342,17 @@ def evaluate_program(
 
     t0 = _time.perf_counter()
     het = (
-        _heterogeneity(ep, k, control, heterogeneity_method, min_group_size)
+        _heterogeneity(ep, k, control, heterogeneity_method, min_group_size, truth)
         if heterogeneity
         else pd.DataFrame(columns=["dimension", "group", "trainees", "att", "se", "ci_low", "ci_high", "note"])
     )
     timings["heterogeneity"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
-    rob = _robustness(ep, rec, k, method, allow_unbalanced_panel)
+    rob = (
+        _robustness(ep, rec, k, method, allow_unbalanced_panel)
+        if robustness
+        else pd.DataFrame(columns=["variant", "att", "se", "ci_low", "ci_high", "trainees_used", "controls_used", "note"])
+    )
     timings["robustness"] = _time.perf_counter() - t0
 
     notes = list(ep.notes) + ([precaution_note] if precaution_note else [])

@@ -618,8 +618,8 @@ def honest_did_breakdown(
         )
     elif breakdown == 0:
         verdict = (
-            f"{target} is not robust: even with no violation of parallel trends beyond those seen "
-            "before training (M = 0) the robust interval includes zero."
+            f"{target} is not distinguishable from zero even if parallel trends hold exactly "
+            "(M = 0), so there is no finding for violations to overturn."
         )
     else:
         verdict = (

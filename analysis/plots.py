@@ -152,6 +152,8 @@ def event_study(dynamic: pd.DataFrame, *, unit: str, kpi: str, title: str, unadj
     if unadjusted is not None and len(unadjusted):
         u = unadjusted.sort_values("event_time")
         ax.plot(u["event_time"], u["att"], "o:", color=PALETTE[1], ms=3, alpha=0.8, label="baseline = month before training")
+    if "true_att" in d and d["true_att"].notna().any():
+        ax.plot(d["event_time"], d["true_att"], "--", color=TRUTH_COLOR, lw=1, label="true effect (sample data)")
     ax.axhline(0, color="#999999", lw=0.8)
     ax.axvline(-0.5, color="#999999", lw=0.8, ls=":")
     ax.set_xlabel("months since training started (0 = training month)")
@@ -171,6 +173,9 @@ def heterogeneity(table: pd.DataFrame, *, unit: str, kpi: str, title: str) -> Fi
         part = shown[shown["dimension"] == dim]
         y = list(range(len(part)))[::-1]
         ax.errorbar(part["att"], y, xerr=[part["att"] - part["ci_low"], part["ci_high"] - part["att"]], fmt="o", color=PALETTE[0], capsize=3)
+        if "true_att" in part and part["true_att"].notna().any():
+            ax.plot(part["true_att"], y, "x", color=TRUTH_COLOR, ms=7, label="true effect")
+            ax.legend(frameon=False, fontsize=8)
         ax.axvline(0, color="#999999", lw=0.8)
         ax.set_yticks(y)
         ax.set_yticklabels(part["group"].astype(str))

@@ -30,7 +30,8 @@ def replications(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
         folder = write_sample(tmp_path_factory.mktemp(f"mc{seed}"), SampleConfig(n_employees=1000, seed=seed))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ev = evaluate_program(load_dataset(folder), "P01", n_boot=0, diagnostics=False, heterogeneity=False)
+            ev = evaluate_program(load_dataset(folder), "P01", n_boot=0, diagnostics=False, heterogeneity=False,
+                                  robustness=False)
         lad = ev.ladder
         rec = lad[lad["recommended"]].iloc[0]
         naive = lad[lad["rung"] == "Naive before/after (trainees)"].iloc[0]
