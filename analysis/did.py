@@ -427,7 +427,8 @@ def prepare_did_panel(
             column=cluster,
             rows=frame.loc[frame[cluster].isna(), [unit, time, cluster]].head(5),
         )
-    frame = frame.reset_index(drop=True)
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+        frame = frame.reset_index(drop=True)
     return PreparedPanel(
         frame=frame,
         outcome=outcome,
@@ -804,16 +805,15 @@ class StaggeredDiDResults:
         kit = self._kit
         if kit is None:
             return self.n_treated_units, self.n_control_units
-        t_idx: list[np.ndarray] = []
-        c_idx: list[np.ndarray] = []
-        for gt in cells:
+        n_units = int(kit.bookkeeping.get("canonical_size", len(kit.bookkeeping["all_units"])))
+        used_t = np.zeros(n_units, dtype=bool)
+        used_c = np.zeros(n_units, dtype=bool)
+        for gt in cells:  # mark instead of concatenating + sorting (O(n) per cell)
             info = kit.influence.get(gt)
             if info is not None:
-                t_idx.append(np.asarray(info["treated_idx"]))
-                c_idx.append(np.asarray(info["control_idx"]))
-        n_t = len(np.unique(np.concatenate(t_idx))) if t_idx else 0
-        n_c = len(np.unique(np.concatenate(c_idx))) if c_idx else 0
-        return n_t, n_c
+                used_t[info["treated_idx"]] = True
+                used_c[info["control_idx"]] = True
+        return int(used_t.sum()), int(used_c.sum())
 
     def _simple(self) -> AggregateEffect:
         raw = self.raw
