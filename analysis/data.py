@@ -14,7 +14,9 @@ Input files are only ever read.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
+import io
 import re
 import sys
 from dataclasses import dataclass, field
@@ -48,8 +50,13 @@ _DATE_PATTERNS = {
     "YYYY-MM-DD": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
     "YYYY-MM": re.compile(r"^\d{4}-\d{2}$"),
 }
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
+#: A date-like value in some format (used to tell "mixed formats" from "not a date").
+_DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}([-/.]\d{1,4})?$")
+_TRUE = {"true", "1", "1.0", "yes", "y", "t"}
+_FALSE = {"false", "0", "0.0", "no", "n", "f"}
+#: Spellings of "missing" accepted in number, date and true/false columns (never in text
+#: columns, where "NA" may be a real code such as a region).
+NULL_TOKENS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "-")
 
 
 class DataValidationError(ValueError):
@@ -205,21 +212,59 @@ def _find_file(folder: Path, table: str, mapping: Mapping) -> Path | None:
     return None
 
 
-def _read_raw(path: Path, table: str) -> pd.DataFrame:
-    """Read a file as text columns (CSV) or native columns (Parquet), never changing it."""
-    if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
+def _read_raw(data: bytes, src: _Source, key: tuple[str, ...]) -> pd.DataFrame:
+    """Parse a file's bytes: text columns (CSV) or native columns (Parquet).
+
+    The bytes were read once (and fingerprinted); the file itself is never opened for writing.
+    """
+    where = f"table {src.table} (file {src.file})"
+    if src.file.lower().endswith(".parquet"):
+        try:
+            return pd.read_parquet(io.BytesIO(data))
+        except Exception as exc:  # pyarrow raises many types for a broken file
+            raise DataValidationError(f"{where}: expected a readable Parquet file ({type(exc).__name__}: {exc})", table=src.table) from None
+    if not data.strip():
+        raise DataValidationError(f"{where}: the file is empty (no header, no rows); expected a header and at least one row — the table is empty", table=src.table)
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataValidationError(
-            f"table {table} (file {path.name}): expected a UTF-8 encoded CSV, but byte {exc.start} is not UTF-8 "
-            f"({exc.reason}). Re-save the file as 'CSV UTF-8' (Excel) or convert it, e.g. "
-            f"`iconv -f GBK -t UTF-8 {path.name}`; the kit does not guess encodings.",
-            table=table,
-        ) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise DataValidationError(f"table {table} (file {path.name}): the file is empty (no header, no rows)", table=table) from exc
+        raise _encoding_error(data, exc, src, key) from None
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.ParserError as exc:
+        raise DataValidationError(f"{where}: expected a comma-separated file with as many fields on every line as in the header ({str(exc).strip()})", table=src.table) from None
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(f"{where}: the file is empty (no header, no rows); expected a header and at least one row — the table is empty", table=src.table) from None
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    twice = sorted({h.strip() for h in header if [x.strip() for x in header].count(h.strip()) > 1})
+    if twice:
+        raise DataValidationError(f"{where}, column {twice[0]!r}: expected each column once; the header repeats {', '.join(map(repr, twice))}", table=src.table, column=src.mapping.columns.get(src.table, {}).get(twice[0], twice[0]))
+    return df
+
+
+def _encoding_error(data: bytes, exc: UnicodeDecodeError, src: _Source, key: tuple[str, ...]) -> DataValidationError:
+    """Say which file, line and column hold bytes that are not UTF-8 (never guess the encoding)."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    advice = (
+        f"the file must be UTF-8 encoded, but byte {exc.start} (0x{data[exc.start]:02X}, file line {line}) is not UTF-8. "
+        f"Re-save it as 'CSV UTF-8' (Excel) or convert it, e.g. `iconv -f GBK -t UTF-8 {src.file}`; "
+        "the kit does not guess encodings"
+    )
+    where = f"table {src.table} (file {src.file})"
+    if line == 1:
+        return DataValidationError(f"{where}: {advice} (the header line)", table=src.table)
+    try:
+        df = pd.read_csv(io.StringIO(data.decode("utf-8", errors="replace")), dtype=str, keep_default_na=False)
+    except Exception:
+        return DataValidationError(f"{where}: {advice}", table=src.table)
+    df = df.rename(columns=lambda c: str(c).strip()).rename(columns=src.mapping.columns.get(src.table, {}))
+    df["_line"] = np.arange(2, len(df) + 2)
+    hit = {c: df[c].str.contains("\ufffd", regex=False) for c in df.columns if c != "_line"}
+    column = next((c for c, m in hit.items() if m.any()), None)
+    if column is None:
+        return DataValidationError(f"{where}: {advice}", table=src.table)
+    error = src.error(column, "UTF-8 text — " + advice, df[hit[column]], key=key)
+    return error
 
 
 # --------------------------------------------------------------------------- typing
@@ -233,23 +278,32 @@ def _coerce(raw: pd.DataFrame, spec: TableSpec, src: _Source) -> pd.DataFrame:
             continue
         values = df[col.name]
         if col.kind == "str":
-            df[col.name] = values.astype("string").str.strip()
+            text = values.astype("string").str.strip()
+            df[col.name] = text.mask(text == "")
             continue
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_bool_dtype(values)):
+            text = values.astype("string").str.strip()
+            df[col.name] = text.mask(text.isin(NULL_TOKENS) | (text == ""))
         if col.kind in ("date", "month"):
             df[col.name] = _coerce_dates(df, col, src, spec)
             continue
         if col.kind == "bool":
             df[col.name] = _coerce_bool(df, col, src, spec)
             continue
+        values = df[col.name]
+        if pd.api.types.is_bool_dtype(values):
+            raise src.error(col.name, col.expectation, df[values.notna()], key=spec.key)
         if pd.api.types.is_numeric_dtype(values):
             num = values.astype("float64")
             failed = pd.Series(False, index=df.index)
         else:
-            text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+            text = values.str.replace(",", "", regex=False)
             num = pd.to_numeric(text, errors="coerce").astype("float64")
             failed = num.isna() & text.notna()
-        if failed.any():
-            raise src.error(col.name, col.expectation, df[failed], key=spec.key)
+        infinite = np.isinf(num)
+        if (failed | infinite).any():
+            expected = col.expectation.replace("a number", "a finite number", 1) if infinite.any() else col.expectation
+            raise src.error(col.name, expected, df[failed | infinite], key=spec.key)
         if col.kind == "int":
             fractional = num.notna() & (num != np.floor(num))
             if fractional.any():
@@ -261,16 +315,35 @@ def _coerce(raw: pd.DataFrame, spec: TableSpec, src: _Source) -> pd.DataFrame:
 
 
 def _coerce_dates(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) -> pd.Series:
+    """Parse a date column strictly: one format throughout, YYYY-MM-DD (or YYYY-MM for months)."""
     values = df[col.name]
     if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.to_datetime(values).dt.tz_localize(None).astype("datetime64[ns]")
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        timed = values.notna() & (values != values.dt.normalize())
+        if timed.any():
+            raise src.error(col.name, col.expectation + " without a time of day", df[timed], key=spec.key)
+        return values.astype("datetime64[ns]")
     text = values.astype("string").str.strip()
-    present = text.notna()
-    shapes = text.str.replace(r"\d", "9", regex=True)
+    # Work on the distinct spellings (a month column has a few dozen), then map back to rows.
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype="string")
+    present = pd.Series(codes >= 0, index=df.index)
+    taken = np.where(codes >= 0, codes, 0)
+
+    def per_row(per_value: pd.Series, fill: Any) -> pd.Series:
+        return pd.Series(np.where(codes >= 0, per_value.to_numpy()[taken] if len(per_value) else fill, fill), index=df.index)
+
+    written = "a month written as YYYY-MM-01 or YYYY-MM" if col.kind == "month" else "a date written as YYYY-MM-DD"
+    dateish = per_row(distinct.str.match(_DATE_LIKE).fillna(False).astype(bool), False).astype(bool)
+    if (present & ~dateish).any():
+        raise src.error(col.name, written, df[present & ~dateish], key=spec.key)
+    distinct_shapes = distinct.str.replace(r"\d", "9", regex=True)
+    shapes = per_row(distinct_shapes.astype(object), None)
     used = shapes[present].value_counts()
     if len(used) > 1:
         minority = used.index[-1]
-        found = ", ".join(f"{shape.replace('9', '#')} ({n} rows)" for shape, n in used.items())
+        found = ", ".join(f"{shape.replace('9', '#')} ({n} row{'s' if n > 1 else ''})" for shape, n in used.items())
         raise src.error(
             col.name,
             f"one date format throughout (YYYY-MM-DD); found mixed formats {found} — the rows in the minority format",
@@ -278,15 +351,17 @@ def _coerce_dates(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) 
             key=spec.key,
         )
     allowed = ("YYYY-MM-DD", "YYYY-MM") if col.kind == "month" else ("YYYY-MM-DD",)
-    kind = next((name for name in allowed if len(used) and _DATE_PATTERNS[name].match(str(text[present].iloc[0]))), None)
+    kind = next((name for name in allowed if len(used) and _DATE_PATTERNS[name].match(str(distinct.iloc[0]))), None)
     if len(used) and kind is None:
-        raise src.error(col.name, col.expectation + " (written as YYYY-MM-DD)", df[present], key=spec.key)
+        raise src.error(col.name, written, df[present], key=spec.key)
     fmt = "%Y-%m" if kind == "YYYY-MM" else "%Y-%m-%d"
-    parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    distinct_dates = pd.to_datetime(distinct, format=fmt, errors="coerce").astype("datetime64[ns]")
+    parsed = pd.Series(distinct_dates.to_numpy()[taken] if len(distinct) else np.full(len(df), np.datetime64("NaT", "ns")), index=df.index)
+    parsed = parsed.where(present).astype("datetime64[ns]")
     invalid = present & parsed.isna()
     if invalid.any():
-        raise src.error(col.name, col.expectation + " (a real calendar date)", df[invalid], key=spec.key)
-    return parsed.astype("datetime64[ns]")
+        raise src.error(col.name, written + " that is a real calendar date", df[invalid], key=spec.key)
+    return parsed
 
 
 def _coerce_bool(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) -> pd.Series:
@@ -299,7 +374,7 @@ def _coerce_bool(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) -
     out[text.isin(_FALSE).fillna(False)] = False
     failed = text.notna() & out.isna()
     if failed.any():
-        raise src.error(col.name, col.expectation + " (true/false, 1/0, yes/no)", df[failed], key=spec.key)
+        raise src.error(col.name, "true/false (or 1/0, yes/no)" + ("" if col.nullable else ", not missing"), df[failed], key=spec.key)
     return out
 
 
@@ -341,33 +416,56 @@ def schema_for(spec: TableSpec) -> pa.DataFrameSchema:
 
 
 def _validate_schema(df: pd.DataFrame, spec: TableSpec, src: _Source) -> None:
+    """Run the pandera schema (lazily, all checks) and turn its failures into one clear error."""
     try:
         schema_for(spec).validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        first = cases.iloc[0]
-        column = first["column"] if isinstance(first["column"], str) and first["column"] in df.columns else None
-        check = str(first["check"])
-        if column is None or "unique" in check or "duplicate" in check.lower():
-            dup = df.duplicated(list(spec.key), keep=False)
-            if dup.any():
-                raise src.error(None, f"a unique key ({' + '.join(spec.key)}); duplicate rows", df[dup], key=spec.key) from None
-            raise src.error(column, check) from None
-        col = spec.column(column)
-        idx = cases.loc[cases["column"] == column, "index"].dropna().astype(int).unique()
-        bad = df.loc[df.index.isin(idx)]
-        expected = col.expectation
-        if "first_day_of_month" in check:
-            expected = "the first day of a month (YYYY-MM-01)"
-        elif "in_date_range" in check:
-            expected = f"a date between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}"
-        raise src.error(column, expected, bad, key=spec.key) from None
+        raise _schema_error(exc.failure_cases, df, spec, src) from None
+
+
+def _schema_error(cases: pd.DataFrame, df: pd.DataFrame, spec: TableSpec, src: _Source) -> DataValidationError:
+    """One DataValidationError from pandera's failure cases: the first failing column in contract order."""
+    known = [c.name for c in spec.columns]
+    failing = [c for c in known if (cases["column"] == c).any()]
+    dup = df.duplicated(list(spec.key), keep=False)
+    if dup.any() and (not failing or any("unique" in str(c) or "duplicate" in str(c).lower() for c in cases["check"])):
+        error = src.error(
+            " + ".join(spec.key),
+            f"a unique key ({' + '.join(spec.key)}), one row per key; duplicate rows",
+            df[dup].sort_values(list(spec.key), kind="stable"),
+            key=spec.key,
+        )
+        error.column = spec.key[0] if len(spec.key) == 1 else " + ".join(spec.key)
+        return error
+    if not failing:
+        checks = "; ".join(sorted(set(map(str, cases["check"]))))
+        return DataValidationError(f"table {spec.name} (file {src.file}): failed check(s) {checks}", table=spec.name)
+    column = failing[0]
+    col = spec.column(column)
+    mine = cases[cases["column"] == column]
+    check = str(mine["check"].iloc[0])
+    idx = mine["index"].dropna().astype(int).unique()
+    bad = df.loc[df.index.isin(idx)]
+    if bad.empty and check == "not_nullable":
+        bad = df[df[column].isna()]
+    expected = col.expectation
+    if "first_day_of_month" in check:
+        expected = "the first day of a month (YYYY-MM-01)"
+    elif "in_date_range" in check:
+        expected = f"a date between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}"
+    error = src.error(column, expected, bad, key=spec.key)
+    others = [c for c in failing[1:]]
+    if others:
+        labels = ", ".join(src.column_label(c).removeprefix(", column ") for c in others)
+        error.args = (error.args[0] + f"\n(columns {labels} fail their checks too; fix this one first)",)
+    return error
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def _load_table(folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: dict[str, str]) -> pd.DataFrame | None:
+def _load_table(folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: dict[str, str]) -> tuple[pd.DataFrame, _Source] | None:
+    """Read, rename, type and schema-check one table; None for an absent optional table."""
     path = _find_file(folder, spec.name, mapping)
     if path is None:
         if spec.required:
@@ -377,13 +475,25 @@ def _load_table(folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: d
                 table=spec.name,
             )
         return None
-    fingerprints[path.name] = _sha256(path)
+    data = path.read_bytes()
+    fingerprints[path.name] = hashlib.sha256(data).hexdigest()
     src = _Source(spec.name, path.name, mapping)
-    raw = _read_raw(path, spec.name).rename(columns=lambda c: str(c).strip())
+    raw = _read_raw(data, src, spec.key).rename(columns=lambda c: str(c).strip())
     raw = raw.rename(columns=mapping.columns.get(spec.name, {}))
+    twice = raw.columns[raw.columns.duplicated()].unique().tolist()
+    if twice:
+        users = [u for u, c in mapping.columns.get(spec.name, {}).items() if c == twice[0]]
+        raise DataValidationError(
+            f"table {spec.name} (file {path.name}), column {twice[0]!r}: expected each column once; "
+            f"mapping.yaml maps {', '.join(map(repr, users))} onto it and/or the file already has it",
+            table=spec.name,
+            column=twice[0],
+        )
     missing = [c for c in spec.required_columns if c not in raw.columns]
     if missing:
-        names = ", ".join(repr(c) for c in missing)
+        names = ", ".join(
+            f"{user!r} (→ {c})" if (user := mapping.user_column(spec.name, c)) else repr(c) for c in missing
+        )
         raise DataValidationError(
             f"table {spec.name} (file {path.name}), column {names}: expected column(s) {names}, missing; "
             f"the file has {', '.join(map(repr, raw.columns))}",
@@ -394,13 +504,13 @@ def _load_table(folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: d
         raise DataValidationError(f"table {spec.name} (file {path.name}): expected at least one row; the table is empty", table=spec.name)
     for column, codes in mapping.values.get(spec.name, {}).items():
         if column in raw.columns:
-            raw[column] = raw[column].map(lambda v, codes=codes: codes.get(str(v), v) if pd.notna(v) else v)
+            raw[column] = raw[column].astype("string").str.strip().replace(codes)
     raw["_line"] = np.arange(2, len(raw) + 2)
     df = _coerce(raw, spec, src)
     _validate_schema(df, spec, src)
     if spec.name == "programs" and "benefit_months" not in df.columns:
         df["benefit_months"] = pd.array([12] * len(df), dtype="Int64")
-    return df
+    return df, src
 
 
 def _check_relations(tables: dict[str, pd.DataFrame], sources: dict[str, _Source], mapping: Mapping) -> None:
@@ -443,7 +553,13 @@ def _check_relations(tables: dict[str, pd.DataFrame], sources: dict[str, _Source
             raise sources["kpi_monthly"].error("month", f"a month inside the panel window {window} (mapping.yaml)", kpi[out], key=TABLES["kpi_monthly"].key)
 
 
+def _month_number(months: pd.Series) -> pd.Series:
+    """Months as consecutive integers (year * 12 + month), NaN where missing."""
+    return months.dt.year * 12 + months.dt.month
+
+
 def _collect_warnings(tables: dict[str, pd.DataFrame | None]) -> list[DataWarning]:
+    """Findings that do not stop a run: absent optional tables, extra columns, panel balance, tiny cohorts."""
     found: list[DataWarning] = []
     for name, use in OPTIONAL_TABLE_USES.items():
         if tables.get(name) is None:
@@ -454,21 +570,10 @@ def _collect_warnings(tables: dict[str, pd.DataFrame | None]) -> list[DataWarnin
         extra = [c for c in df.columns if c != "_line" and c not in {col.name for col in TABLES[name].columns}]
         if extra:
             found.append(DataWarning(name, f"extra columns kept as covariates: {', '.join(extra)}"))
-    kpi = tables["kpi_monthly"]
-    months = pd.date_range(kpi["month"].min(), kpi["month"].max(), freq="MS")
-    counts = kpi.groupby(["kpi", "employee_id"])["month"].agg(["min", "max", "count"])
-    span = (counts["max"].dt.year - counts["min"].dt.year) * 12 + counts["max"].dt.month - counts["min"].dt.month + 1
-    gaps = counts[span > counts["count"]]
-    if len(gaps):
-        found.append(DataWarning("kpi_monthly", f"{len(gaps)} employee-KPI series have missing months inside their span", "month", [str(k) for k in gaps.index[:MAX_ROWS_SHOWN]]))
-    partial = counts[(counts["min"] > months[0]) | (counts["max"] < months[-1])]
-    if len(partial):
-        found.append(
-            DataWarning("kpi_monthly", f"unbalanced panel: {partial.index.get_level_values('employee_id').nunique()} employees join or leave inside the {len(months)}-month window", "month")
-        )
+    found += _panel_warnings(tables["kpi_monthly"], tables["employees"])
     enr = tables["enrollments"]
     first = enr.groupby(["program_id", "employee_id"])["start_date"].min().dt.to_period("M")
-    sizes = first.groupby(level="program_id").value_counts()
+    sizes = first.groupby(level="program_id").value_counts().sort_index()
     tiny = sizes[sizes < TINY_COHORT]
     if len(tiny):
         found.append(
@@ -476,7 +581,71 @@ def _collect_warnings(tables: dict[str, pd.DataFrame | None]) -> list[DataWarnin
                 "enrollments",
                 f"{len(tiny)} program training months have fewer than {TINY_COHORT} trainees (pooled or set aside by the analyses)",
                 "start_date",
-                [f"{p} {m}" for p, m in tiny.index[:MAX_ROWS_SHOWN]],
+                [f"{p} {m}: {n} trainee{'s' if n > 1 else ''}" for (p, m), n in tiny.head(MAX_ROWS_SHOWN).items()],
+            )
+        )
+    return found
+
+
+def _panel_warnings(kpi: pd.DataFrame, emp: pd.DataFrame) -> list[DataWarning]:
+    """Unbalanced panel, KPI months missing while employed, employees without any KPI row."""
+    found: list[DataWarning] = []
+    month_no = _month_number(kpi["month"])
+    first, last = int(month_no.min()), int(month_no.max())
+    n_months = last - first + 1
+    staff = emp.set_index("employee_id")
+    exit_dates = staff["exit_date"] if "exit_date" in staff.columns else pd.Series(pd.NaT, index=staff.index, dtype="datetime64[ns]")
+    lo = _month_number(staff["hire_date"]).clip(lower=first)
+    hi = _month_number(exit_dates).fillna(last).clip(upper=last)
+    employed = lo <= hi
+
+    series = pd.DataFrame({"employee_id": kpi["employee_id"], "kpi": kpi["kpi"], "m": month_no})
+    stats = series.groupby(["employee_id", "kpi"], sort=True)["m"].agg(["min", "max", "count"])
+    emp_ids = stats.index.get_level_values("employee_id")
+    expected = (hi.reindex(emp_ids).to_numpy() - lo.reindex(emp_ids).to_numpy() + 1).clip(min=0)
+    stats["missing"] = expected - stats["count"].to_numpy()
+
+    per_emp = series.groupby("employee_id")["m"].agg(["min", "max"])
+    joins = int((per_emp["min"] > first).sum())
+    leaves = int((per_emp["max"] < last).sum())
+    gaps = stats[stats["max"] - stats["min"] + 1 > stats["count"]].index.get_level_values("employee_id").nunique()
+    partial = int(((per_emp["min"] > first) | (per_emp["max"] < last)).sum())
+    if partial or gaps:
+        found.append(
+            DataWarning(
+                "kpi_monthly",
+                f"unbalanced panel: {partial} of {len(per_emp)} employees join or leave inside the {n_months}-month window "
+                f"({joins} start after the first month, {leaves} stop before the last); {gaps} have gaps inside their span",
+                "month",
+            )
+        )
+    short = stats[stats["missing"] > 0]
+    if len(short):
+        examples = []
+        for (employee, name), row in short.head(MAX_ROWS_SHOWN).iterrows():
+            seen = set(series.loc[(series["employee_id"] == employee) & (series["kpi"] == name), "m"])
+            want = range(int(lo[employee]), int(hi[employee]) + 1)
+            gone = [f"{(m - 1) // 12}-{(m - 1) % 12 + 1:02d}" for m in want if m not in seen]
+            examples.append(f"{employee} {name}: {', '.join(gone[:6])}{' ...' if len(gone) > 6 else ''}")
+        found.append(
+            DataWarning(
+                "kpi_monthly",
+                f"KPI months missing while employed: {len(short)} employee-KPI series lack {int(short['missing'].sum())} "
+                "months between hire (or panel start) and exit (or panel end)",
+                "month",
+                examples,
+            )
+        )
+    silent = employed[employed].index.difference(per_emp.index)
+    if len(silent):
+        roles = ", ".join(f"{r} {n}" for r, n in staff.loc[silent, "role"].value_counts().items())
+        found.append(
+            DataWarning(
+                "kpi_monthly",
+                f"{len(silent)} employees employed during the panel have no KPI row at all (by role: {roles}); "
+                "expected only for roles that carry no monthly KPI",
+                "employee_id",
+                [str(e) for e in silent[:MAX_ROWS_SHOWN]],
             )
         )
     return found
@@ -505,8 +674,8 @@ class Dataset:
 
     def __getattr__(self, name: str) -> pd.DataFrame | None:
         if name in TABLES:
-            return self.__dict__["tables"].get(name)
-        raise AttributeError(name)
+            return self.__dict__.get("tables", {}).get(name)
+        raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
 
     @property
     def months(self) -> pd.DatetimeIndex:
@@ -629,11 +798,9 @@ def load_dataset(path: str | Path, *, mapping: str | Path | None = None) -> Data
     tables: dict[str, pd.DataFrame] = {}
     sources: dict[str, _Source] = {}
     for name, spec in TABLES.items():
-        df = _load_table(folder, spec, user_mapping, fingerprints)
-        if df is not None:
-            tables[name] = df
-            file = _find_file(folder, name, user_mapping)
-            sources[name] = _Source(name, file.name if file else name, user_mapping)
+        loaded = _load_table(folder, spec, user_mapping, fingerprints)
+        if loaded is not None:
+            tables[name], sources[name] = loaded
     _check_relations(tables, sources, user_mapping)
     found = _collect_warnings({n: tables.get(n) for n in TABLES})
     clean = {name: df.drop(columns="_line") for name, df in tables.items()}

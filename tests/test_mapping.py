@@ -68,3 +68,57 @@ def test_panel_window_in_mapping(tiny_dataset_dir: Path) -> None:
         load_dataset(tiny_dataset_dir)
     assert info.value.table == "kpi_monthly" and info.value.column == "month"
     assert "2024-02 to 2024-06" in str(info.value) and "2024-01-01" in str(info.value)
+
+
+def test_missing_mapped_column_names_both(tiny_dataset_dir: Path) -> None:
+    _to_user_names(tiny_dataset_dir)
+    path = tiny_dataset_dir / "员工.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("入职日期", "入职时间", 1), encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    assert info.value.table == "employees" and info.value.column == "hire_date"
+    assert "'入职日期' (→ hire_date)" in str(info.value) and "'入职时间'" in str(info.value)
+
+
+def test_foreign_key_error_names_user_column(tiny_dataset_dir: Path) -> None:
+    _to_user_names(tiny_dataset_dir)
+    mapping = tiny_dataset_dir / "mapping.yaml"
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace("columns:\n", "columns:\n  enrollments: {学员: employee_id}\n"), encoding="utf-8")
+    enr = tiny_dataset_dir / "enrollments.csv"
+    enr.write_text(enr.read_text(encoding="utf-8").replace("employee_id,", "学员,", 1).replace("E03,", "E33,"), encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    message = str(info.value)
+    assert info.value.table == "enrollments" and info.value.column == "employee_id"
+    assert "column '学员' (→ employee_id)" in message and "E33" in message and "file line 4" in message
+
+
+def test_two_user_columns_onto_one_contract_column(tiny_dataset_dir: Path) -> None:
+    _to_user_names(tiny_dataset_dir)
+    mapping = tiny_dataset_dir / "mapping.yaml"
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace("职级: grade", "职级: region"), encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    assert info.value.column == "region" and "'职级'" in str(info.value) and "'区域'" in str(info.value)
+
+
+def test_value_codes_map_after_trimming_blanks(tiny_dataset_dir: Path) -> None:
+    _to_user_names(tiny_dataset_dir)
+    enr = tiny_dataset_dir / "enrollments.csv"
+    enr.write_text(enr.read_text(encoding="utf-8").replace(",C,", ", C ,"), encoding="utf-8")
+    statuses = load_dataset(tiny_dataset_dir).enrollments["status"].tolist()
+    assert statuses == ["completed", "completed", "dropped", "completed"]
+
+
+def test_mapping_for_parquet_file_and_bad_yaml(tiny_dataset_dir: Path) -> None:
+    pd.read_csv(tiny_dataset_dir / "programs.csv").to_parquet(tiny_dataset_dir / "课程.parquet")
+    (tiny_dataset_dir / "programs.csv").unlink()
+    (tiny_dataset_dir / "mapping.yaml").write_text("files: {programs: 课程.parquet}\n", encoding="utf-8")
+    ds = load_dataset(tiny_dataset_dir)
+    assert ds.programs["program_id"].tolist() == ["P01", "P02"] and "课程.parquet" in ds.fingerprints
+    (tiny_dataset_dir / "mapping.yaml").write_text("files: [programs\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match="mapping.yaml: not valid UTF-8 YAML"):
+        load_dataset(tiny_dataset_dir)
+    (tiny_dataset_dir / "mapping.yaml").write_text("files: {programs: 课程.csv}\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match="names file '课程.csv', which is not in"):
+        load_dataset(tiny_dataset_dir)
