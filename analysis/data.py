@@ -510,7 +510,8 @@ def _load_table(folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: d
     _validate_schema(df, spec, src)
     if spec.name == "programs" and "benefit_months" not in df.columns:
         df["benefit_months"] = pd.array([12] * len(df), dtype="Int64")
-    return df, src
+    contract_order = [c.name for c in spec.columns if c.name in df.columns]
+    return df[contract_order + [c for c in df.columns if c not in contract_order]], src
 
 
 def _check_relations(tables: dict[str, pd.DataFrame], sources: dict[str, _Source], mapping: Mapping) -> None:
@@ -729,6 +730,17 @@ class Dataset:
             period (1 = first panel month), value, cohort (0 = never trained in the program),
             cohort_month, event_time, tenure_months, the employees columns, the numeric
             context_monthly columns, and the trainee's first exam_score / exam_passed.
+            Sorted by employee_id and period. Hires and exits stay as they are: the panel is
+            unbalanced wherever the data are.
+
+        Notes
+        -----
+        ``cohort`` is the period of the first enrollment's start month (any status:
+        intention to treat). Training before the first panel month gives a cohort of 0 or
+        less; such trainees are told apart from the never-trained by a non-missing
+        ``cohort_month`` (and ``event_time``). ``tenure_months`` is the time from hire to
+        the first day of the month, in average months of 30.4375 days (negative never
+        occurs: KPI rows before the hire month are rejected on load).
 
         Raises
         ------
@@ -808,18 +820,38 @@ def load_dataset(path: str | Path, *, mapping: str | Path | None = None) -> Data
 
 
 def cli(argv: list[str]) -> int:
-    """``python -m analysis validate --data DIR``: validate a folder and print a short report."""
+    """``python -m analysis validate --data DIR``: validate a folder and print a short report.
+
+    Parameters
+    ----------
+    argv : list of str
+        Command-line arguments after ``validate``.
+
+    Returns
+    -------
+    int
+        0 when the folder satisfies the contract, 1 on a :class:`DataValidationError`
+        (its message is printed to stderr, without a traceback).
+    """
     parser = argparse.ArgumentParser(prog="python -m analysis validate", description="Validate a dataset folder against the data contract.")
     parser.add_argument("--data", required=True, help="dataset folder")
+    parser.add_argument("--mapping", default=None, help="mapping.yaml (default: DIR/mapping.yaml when present)")
     args = parser.parse_args(argv)
     try:
-        ds = load_dataset(args.data)
+        ds = load_dataset(args.data, mapping=args.mapping)
     except DataValidationError as exc:
         print(f"INVALID: {exc}", file=sys.stderr)
         return 1
-    print(f"{ds.path}: valid")
+    months = ds.months
+    n_warn = len(ds.warnings)
+    print(
+        f"{ds.path}: valid — {len(ds.tables)} tables, panel {months[0]:%Y-%m} to {months[-1]:%Y-%m} ({len(months)} months), "
+        f"{n_warn} warning{'s' if n_warn != 1 else ''}"
+    )
     for name, df in ds.tables.items():
-        print(f"  {name:<18} {len(df):>8,} rows")
+        print(f"  {name:<18} {len(df):>8,} rows  {len(df.columns):>3} columns")
     for w in ds.warnings:
         print(f"  warning [{w.table}] {w.message}")
+        if w.rows:
+            print(f"      e.g. {'; '.join(map(str, w.rows[:3]))}")
     return 0

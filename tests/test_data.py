@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis.contract import TABLES
 from analysis.data import DataValidationError, cli, load_dataset
 
 from .conftest import write_tiny_dataset
@@ -326,18 +327,23 @@ def test_large_dataset_loads_in_seconds(tmp_path: Path) -> None:
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1))
-def test_row_order_does_not_change_panel(tmp_path_factory: pytest.TempPathFactory, seed: int) -> None:
+def test_row_and_column_order_do_not_change_tables_or_panel(tmp_path_factory: pytest.TempPathFactory, seed: int) -> None:
     base = write_tiny_dataset(tmp_path_factory.mktemp("base"))
     shuffled = tmp_path_factory.mktemp("shuffled")
     rng = np.random.default_rng(seed)
     for path in base.iterdir():
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        df.iloc[rng.permutation(len(df))].to_csv(shuffled / path.name, index=False)
+        df.iloc[rng.permutation(len(df)), rng.permutation(df.shape[1])].to_csv(shuffled / path.name, index=False)
     a, b = load_dataset(base), load_dataset(shuffled)
     pd.testing.assert_frame_equal(a.panel("sales", "P01"), b.panel("sales", "P01"))
+    pd.testing.assert_frame_equal(a.panel("csat", "P02"), b.panel("csat", "P02"))
     pd.testing.assert_frame_equal(
         a.cohorts("P01").sort_values("employee_id", ignore_index=True), b.cohorts("P01").sort_values("employee_id", ignore_index=True)
     )
+    for name, table in a.tables.items():
+        key = list(TABLES[name].key)
+        pd.testing.assert_frame_equal(table.sort_values(key, ignore_index=True), b.tables[name].sort_values(key, ignore_index=True))
+    assert [w.message for w in a.warnings] == [w.message for w in b.warnings]
 
 
 def test_validate_command(tiny_dataset_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
