@@ -28,7 +28,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from analysis.contract import REQUIRED_TABLES, TABLES, Column, TableSpec
+from analysis.contract import TABLES, Column, TableSpec
 
 MAX_ROWS_SHOWN = 5
 DATE_MIN = pd.Timestamp("1950-01-01")
@@ -52,6 +52,9 @@ _DATE_PATTERNS = {
 }
 #: A date-like value in some format (used to tell "mixed formats" from "not a date").
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}([-/.]\d{1,4})?$")
+#: A number written with thousands separators (1,234,567.5): the only place a comma may stand.
+#: "1,5" or "1234,56" (a decimal comma) is refused rather than read as 15 or 123456.
+_THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
 _TRUE = {"true", "1", "1.0", "yes", "y", "t"}
 _FALSE = {"false", "0", "0.0", "no", "n", "f"}
 #: Spellings of "missing" accepted in number, date and true/false columns (never in text
@@ -106,6 +109,8 @@ class Mapping:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise DataValidationError(f"mapping file {path.name}: not valid UTF-8 YAML ({exc})", table="mapping") from exc
+        if not isinstance(raw, dict):
+            raise DataValidationError(f"mapping file {path.name}: expected sections files, columns, values, panel; found {type(raw).__name__}", table="mapping")
         unknown = set(raw) - {"files", "columns", "values", "panel"}
         if unknown:
             raise DataValidationError(
@@ -120,7 +125,15 @@ class Mapping:
                         f"contract tables are {', '.join(TABLES)}",
                         table="mapping",
                     )
+        shapes = {"files": "{table: file name}", "columns": "{table: {your column: contract column}}", "values": "{table: {column: {your code: contract code}}}", "panel": "{start: YYYY-MM, end: YYYY-MM}"}
+        depth = {"files": 1, "columns": 2, "values": 3, "panel": 1}
+        for section, text in shapes.items():
+            if not _nested_dict(raw.get(section) or {}, depth[section]):
+                raise DataValidationError(f"mapping file {path.name}, section {section}: expected {text}", table="mapping")
         panel = raw.get("panel") or {}
+        start, end = _parse_panel_bound(panel.get("start"), path), _parse_panel_bound(panel.get("end"), path)
+        if start is not None and end is not None and start > end:
+            raise DataValidationError(f"mapping file {path.name}, panel: start {start:%Y-%m} is after end {end:%Y-%m}", table="mapping")
         return cls(
             files={k: str(v) for k, v in (raw.get("files") or {}).items()},
             columns={t: {str(k): str(v) for k, v in cols.items()} for t, cols in (raw.get("columns") or {}).items()},
@@ -128,8 +141,8 @@ class Mapping:
                 t: {c: {str(k): str(v) for k, v in codes.items()} for c, codes in cols.items()}
                 for t, cols in (raw.get("values") or {}).items()
             },
-            panel_start=_parse_panel_bound(panel.get("start"), path),
-            panel_end=_parse_panel_bound(panel.get("end"), path),
+            panel_start=start,
+            panel_end=end,
         )
 
     def user_column(self, table: str, column: str) -> str | None:
@@ -138,6 +151,15 @@ class Mapping:
             if contract == column:
                 return user
         return None
+
+
+def _nested_dict(value: Any, depth: int) -> bool:
+    """Whether ``value`` is a dict nested ``depth`` levels deep (leaves are scalars)."""
+    if not isinstance(value, dict):
+        return False
+    if depth == 1:
+        return all(not isinstance(v, (dict, list)) for v in value.values())
+    return all(_nested_dict(v, depth - 1) for v in value.values())
 
 
 def _parse_panel_bound(value: Any, path: Path) -> pd.Timestamp | None:
@@ -297,12 +319,15 @@ def _coerce(raw: pd.DataFrame, spec: TableSpec, src: _Source) -> pd.DataFrame:
             num = values.astype("float64")
             failed = pd.Series(False, index=df.index)
         else:
-            text = values.str.replace(",", "", regex=False)
+            grouped = values.str.fullmatch(_THOUSANDS).fillna(False).astype(bool)
+            text = values.where(~grouped, values.str.replace(",", "", regex=False))
             num = pd.to_numeric(text, errors="coerce").astype("float64")
             failed = num.isna() & text.notna()
         infinite = np.isinf(num)
         if (failed | infinite).any():
             expected = col.expectation.replace("a number", "a finite number", 1) if infinite.any() else col.expectation
+            if failed.any() and text[failed].str.contains(",", regex=False).any():
+                expected += " (decimal point '.'; a comma only between groups of three digits, as in 1,234.5)"
             raise src.error(col.name, expected, df[failed | infinite], key=spec.key)
         if col.kind == "int":
             fractional = num.notna() & (num != np.floor(num))
@@ -342,12 +367,12 @@ def _coerce_dates(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) 
     shapes = per_row(distinct_shapes.astype(object), None)
     used = shapes[present].value_counts()
     if len(used) > 1:
-        minority = used.index[-1]
+        majority = used.index[0]
         found = ", ".join(f"{shape.replace('9', '#')} ({n} row{'s' if n > 1 else ''})" for shape, n in used.items())
         raise src.error(
             col.name,
             f"one date format throughout (YYYY-MM-DD); found mixed formats {found} — the rows in the minority format",
-            df[shapes == minority],
+            df[present & (shapes != majority)],
             key=spec.key,
         )
     allowed = ("YYYY-MM-DD", "YYYY-MM") if col.kind == "month" else ("YYYY-MM-DD",)
@@ -585,6 +610,21 @@ def _collect_warnings(tables: dict[str, pd.DataFrame | None]) -> list[DataWarnin
                 [f"{p} {m}: {n} trainee{'s' if n > 1 else ''}" for (p, m), n in tiny.head(MAX_ROWS_SHOWN).items()],
             )
         )
+    staff = tables["employees"].set_index("employee_id")
+    hired = enr["employee_id"].map(staff["hire_date"])
+    left = enr["employee_id"].map(staff["exit_date"]) if "exit_date" in staff.columns else pd.Series(pd.NaT, index=enr.index)
+    outside = (enr["start_date"] < hired) | (left.notna() & (enr["start_date"] > left))
+    if outside.any():
+        odd = enr[outside].sort_values(["employee_id", "start_date"], kind="stable")
+        found.append(
+            DataWarning(
+                "enrollments",
+                f"{int(outside.sum())} enrollments start before the employee's hire_date or after the exit_date "
+                "(check the employee_id or the dates; the cohort month is taken as written)",
+                "start_date",
+                [f"{e} {p} {s:%Y-%m-%d}" for e, p, s in odd[["employee_id", "program_id", "start_date"]].head(MAX_ROWS_SHOWN).itertuples(index=False)],
+            )
+        )
     return found
 
 
@@ -707,7 +747,7 @@ class Dataset:
         enr = self.tables["enrollments"]
         mine = enr[enr["program_id"] == program_id].sort_values(["employee_id", "start_date"], kind="stable")
         first = mine.drop_duplicates("employee_id", keep="first").drop(columns="_line", errors="ignore")
-        first = first.assign(cohort_month=first["start_date"].dt.to_period("M").dt.to_timestamp())
+        first = first.assign(cohort_month=first["start_date"].dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]"))
         first["cohort"] = self.period_of(first["cohort_month"]).astype("int64")
         lead = ["employee_id", "program_id", "cohort_month", "cohort", "status"]
         return first[lead + [c for c in first.columns if c not in lead]].reset_index(drop=True)
@@ -739,8 +779,9 @@ class Dataset:
         intention to treat). Training before the first panel month gives a cohort of 0 or
         less; such trainees are told apart from the never-trained by a non-missing
         ``cohort_month`` (and ``event_time``). ``tenure_months`` is the time from hire to
-        the first day of the month, in average months of 30.4375 days (negative never
-        occurs: KPI rows before the hire month are rejected on load).
+        the first day of the month, in average months of 30.4375 days; in the hire month
+        itself (hired after the 1st) it is 0, never negative. KPI rows before the hire
+        month are rejected on load.
 
         Raises
         ------
@@ -755,7 +796,7 @@ class Dataset:
         panel["period"] = self.period_of(panel["month"]).astype("int64")
         emp = self.tables["employees"].drop(columns="_line", errors="ignore")
         panel = panel.merge(emp, on="employee_id", how="left", validate="many_to_one")
-        panel["tenure_months"] = (panel["month"] - panel["hire_date"]).dt.days / (365.25 / 12)
+        panel["tenure_months"] = ((panel["month"] - panel["hire_date"]).dt.days / (365.25 / 12)).clip(lower=0.0)
         ctx = self.tables.get("context_monthly")
         if ctx is not None:
             numeric = [c for c in ctx.columns if c not in ("region", "month", "_line") and pd.api.types.is_numeric_dtype(ctx[c])]

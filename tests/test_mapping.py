@@ -122,3 +122,21 @@ def test_mapping_for_parquet_file_and_bad_yaml(tiny_dataset_dir: Path) -> None:
     (tiny_dataset_dir / "mapping.yaml").write_text("files: {programs: 课程.csv}\n", encoding="utf-8")
     with pytest.raises(DataValidationError, match="names file '课程.csv', which is not in"):
         load_dataset(tiny_dataset_dir)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("columns:\n  employees: [工号, employee_id]\n", "section columns: expected {table: {your column: contract column}}"),
+        ("values: {enrollments: {status: C}}\n", "section values: expected"),
+        ("- files\n", "found list"),
+        ("panel: {start: 2024-06, end: 2024-01}\n", "start 2024-06 is after end 2024-01"),
+        ("panel: {start: 2024-13}\n", "is not a month"),
+        ("renames: {}\n", "unknown sections ['renames']"),
+    ],
+)
+def test_malformed_mapping_is_a_validation_error(tiny_dataset_dir: Path, text: str, needle: str) -> None:
+    (tiny_dataset_dir / "mapping.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    assert info.value.table == "mapping" and needle in str(info.value)
