@@ -75,6 +75,7 @@ BAD_INPUTS = [
     ("kpi_month_after_exit", _append("kpi_monthly.csv", "E05,2024-06-01,sales,5\n"), "kpi_monthly", "month", ("E05", "2024-06-01", "outside the panel")),
     ("kpi_month_before_hire", _append("kpi_monthly.csv", "E04,2024-01-01,sales,5\n"), "kpi_monthly", "month", ("E04", "2024-01-01")),
     ("non_numeric_kpi", _edit("kpi_monthly.csv", ",sales,100010", ",sales,lots"), "kpi_monthly", "value", ("'lots'", "E01", "a number")),
+    ("decimal_comma_kpi", _edit("kpi_monthly.csv", ",sales,100010", ',sales,"1234,56"'), "kpi_monthly", "value", ("'1234,56'", "E01", "decimal point '.'")),
     ("infinite_kpi", _edit("kpi_monthly.csv", ",sales,100010", ",sales,inf"), "kpi_monthly", "value", ("inf", "E01")),
     ("negative_cost", _write("costs.csv", "program_id,period,category,amount\nP01,2024,delivery,-5\n"), "costs", "amount", ("-5", "P01", ">= 0")),
     ("non_utf8_csv", _gbk, "employees", "region", ("UTF-8", "E01", "file line 2", "iconv")),
@@ -375,3 +376,47 @@ def test_shipped_sample_loads() -> None:
     ds = load_dataset(SAMPLE)
     assert len(ds.tables) == 12
     assert len(ds.employees) == 2000
+
+
+def test_thousands_separators_read_as_numbers(tiny_dataset_dir: Path) -> None:
+    _edit("kpi_monthly.csv", ",sales,100010", ',sales,"100,010"')(tiny_dataset_dir)
+    _edit("kpi_monthly.csv", ",sales,101010", ',sales,"1,010,10"')(tiny_dataset_dir)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    # "1,010,10" is not a thousands grouping: refused (and named), never read as 101010
+    assert "'1,010,10'" in str(info.value) and "'100,010'" not in str(info.value)
+    _edit("kpi_monthly.csv", '"1,010,10"', '"101,010.0"')(tiny_dataset_dir)
+    values = load_dataset(tiny_dataset_dir).kpi_monthly.set_index(["employee_id", "month"])["value"]
+    assert values[("E01", pd.Timestamp("2024-01-01"))] == 100010.0
+    assert values[("E01", pd.Timestamp("2024-02-01"))] == 101010.0
+
+
+def test_mixed_formats_list_every_minority_row(tiny_dataset_dir: Path) -> None:
+    _edit("kpi_monthly.csv", "E01,2024-02-01", "E01,02/01/2024")(tiny_dataset_dir)
+    _edit("kpi_monthly.csv", "E02,2024-02-01", "E02,2024.02.01")(tiny_dataset_dir)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    assert info.value.rows["_line"].tolist() == [3, 9]
+    assert "'02/01/2024'" in str(info.value) and "'2024.02.01'" in str(info.value)
+
+
+def test_tenure_is_zero_in_a_mid_month_hire_month(tiny_dataset_dir: Path) -> None:
+    _edit("employees.csv", "E04,Sales,Rep,South,2024-02-01", "E04,Sales,Rep,South,2024-02-20")(tiny_dataset_dir)
+    e04 = load_dataset(tiny_dataset_dir).panel("sales", "P01").query("employee_id == 'E04'")
+    # hired 20 Feb: 0 at 1 Feb (not -19 days), 10 days = 10 / 30.4375 months at 1 Mar
+    assert e04["tenure_months"].tolist()[:2] == [0.0, pytest.approx(10 / 30.4375)]
+
+
+def test_enrollment_outside_employment_warns(tiny_dataset_dir: Path) -> None:
+    _edit("enrollments.csv", "E06,P02,completed,2024-02-01,2024-02-10", "E05,P02,completed,2024-05-04,2024-05-10")(tiny_dataset_dir)
+    ds = load_dataset(tiny_dataset_dir)
+    warning = next(w for w in ds.warnings if "before the employee's hire_date or after the exit_date" in w.message)
+    assert warning.table == "enrollments" and warning.rows == ["E05 P02 2024-05-04"], "E05 left on 2024-04-20"
+    assert ds.cohorts("P02").loc[0, "cohort"] == 5
+
+
+def test_cohort_months_are_nanosecond_timestamps(tiny_dataset_dir: Path) -> None:
+    ds = load_dataset(tiny_dataset_dir)
+    assert ds.cohorts("P01")["cohort_month"].dtype == "datetime64[ns]"
+    assert ds.panel("sales", "P01")["cohort_month"].dtype == "datetime64[ns]"
+    assert ds.panel("sales")["cohort_month"].dtype == "datetime64[ns]"
