@@ -742,8 +742,16 @@ class Dataset:
         DataFrame
             One row per trainee: employee_id, program_id, cohort_month, cohort (period index;
             may be < 1 for training before the panel), status and the learn/practice/exam
-            columns of the trainee's first enrollment in the program.
+            columns of the trainee's first enrollment in the program (no rows for a
+            program nobody has enrolled in yet).
+
+        Raises
+        ------
+        DataValidationError
+            A program_id that is not in the programs table.
         """
+        if program_id not in set(self.tables["programs"]["program_id"]):
+            raise DataValidationError(f"table programs, column 'program_id': unknown program {program_id!r}", table="programs", column="program_id")
         enr = self.tables["enrollments"]
         mine = enr[enr["program_id"] == program_id].sort_values(["employee_id", "start_date"], kind="stable")
         first = mine.drop_duplicates("employee_id", keep="first").drop(columns="_line", errors="ignore")

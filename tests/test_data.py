@@ -284,6 +284,8 @@ def test_panel_without_program_and_unknown_names(tiny_dataset_dir: Path) -> None
         ds.panel("nps")
     with pytest.raises(DataValidationError, match="unknown program 'P09'"):
         ds.panel("sales", "P09")
+    with pytest.raises(DataValidationError, match="unknown program 'P09'"):
+        ds.cohorts("P09")
     with pytest.raises(AttributeError):
         ds.not_a_table  # noqa: B018
     assert ds.costs is None
