@@ -422,3 +422,24 @@ def test_cohort_months_are_nanosecond_timestamps(tiny_dataset_dir: Path) -> None
     assert ds.cohorts("P01")["cohort_month"].dtype == "datetime64[ns]"
     assert ds.panel("sales", "P01")["cohort_month"].dtype == "datetime64[ns]"
     assert ds.panel("sales")["cohort_month"].dtype == "datetime64[ns]"
+
+
+def test_parquet_rows_are_numbered_not_given_file_lines(tiny_dataset_dir: Path) -> None:
+    kpi = pd.read_csv(tiny_dataset_dir / "kpi_monthly.csv", dtype=str)
+    kpi.loc[3, "value"] = "lots"
+    kpi.to_parquet(tiny_dataset_dir / "kpi_monthly.parquet")
+    (tiny_dataset_dir / "kpi_monthly.csv").unlink()
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    assert "  row 4: employee_id='E01', month=2024-04-01" in str(info.value) and "file line" not in str(info.value)
+
+
+def test_validation_lives_in_its_own_module() -> None:
+    import analysis.data as data
+    import analysis.validation as validation
+
+    assert data.DataValidationError is validation.DataValidationError and issubclass(data.DataValidationError, ValueError)
+    assert data.DataWarning is validation.DataWarning
+    schema = data.schema_for(TABLES["enrollments"])
+    assert schema.unique == ["employee_id", "program_id", "start_date"]
+    assert set(schema.columns) == {c.name for c in TABLES["enrollments"].columns}
