@@ -267,7 +267,27 @@ def _read_raw(data: bytes, src: _Source, key: tuple[str, ...]) -> pd.DataFrame:
     twice = sorted({h.strip() for h in header if [x.strip() for x in header].count(h.strip()) > 1})
     if twice:
         raise DataValidationError(f"{where}, column {twice[0]!r}: expected each column once; the header repeats {', '.join(map(repr, twice))}", table=src.table, column=src.mapping.columns.get(src.table, {}).get(twice[0], twice[0]))
+    df.attrs["lines"] = _csv_lines(text, len(df))
     return df
+
+
+def _csv_lines(text: str, n_rows: int) -> np.ndarray:
+    """The file line on which each data row starts (header = line 1).
+
+    One line per row unless the file has blank lines (which the reader skips) or quoted
+    fields spanning lines; then the lines are counted record by record.
+    """
+    simple = np.arange(2, n_rows + 2)
+    if text.count("\n") + (not text.endswith("\n")) == n_rows + 1 and "\n\n" not in text:
+        return simple
+    starts: list[int] = []
+    reader = csv.reader(io.StringIO(text))
+    consumed = 0
+    for record in reader:
+        start, consumed = consumed + 1, reader.line_num
+        if record and any(field.strip() for field in record) or len(record) > 1:
+            starts.append(start)
+    return np.asarray(starts[1:], dtype=np.int64) if len(starts) == n_rows + 1 else simple
 
 
 def _encoding_error(data: bytes, exc: UnicodeDecodeError, src: _Source, key: tuple[str, ...]) -> DataValidationError:
@@ -509,7 +529,9 @@ def _load_table(folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: d
     data = path.read_bytes()
     fingerprints[path.name] = hashlib.sha256(data).hexdigest()
     src = _Source(spec.name, path.name, mapping)
-    raw = _read_raw(data, src, spec.key).rename(columns=lambda c: str(c).strip())
+    raw = _read_raw(data, src, spec.key)
+    lines = raw.attrs.pop("lines", None)
+    raw = raw.rename(columns=lambda c: str(c).strip())
     raw = raw.rename(columns=mapping.columns.get(spec.name, {}))
     twice = raw.columns[raw.columns.duplicated()].unique().tolist()
     if twice:
@@ -527,7 +549,12 @@ def _load_table(folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: d
         )
         raise DataValidationError(
             f"table {spec.name} (file {path.name}), column {names}: expected column(s) {names}, missing; "
-            f"the file has {', '.join(map(repr, raw.columns))}",
+            f"the file has {', '.join(map(repr, raw.columns))}"
+            + (
+                f" — it looks separated by {sep!r}; save it as comma-separated CSV"
+                if len(raw.columns) == 1 and (sep := next((x for x in (";", "\t", "|") if x in str(raw.columns[0])), None))
+                else ""
+            ),
             table=spec.name,
             column=missing[0],
         )
@@ -536,7 +563,7 @@ def _load_table(folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: d
     for column, codes in mapping.values.get(spec.name, {}).items():
         if column in raw.columns:
             raw[column] = raw[column].astype("string").str.strip().replace(codes)
-    raw["_line"] = np.arange(2, len(raw) + 2)
+    raw["_line"] = lines if lines is not None else np.arange(2, len(raw) + 2)
     df = _coerce(raw, spec, src)
     _validate_schema(df, spec, src)
     if spec.name == "programs" and "benefit_months" not in df.columns:

@@ -443,3 +443,31 @@ def test_validation_lives_in_its_own_module() -> None:
     schema = data.schema_for(TABLES["enrollments"])
     assert schema.unique == ["employee_id", "program_id", "start_date"]
     assert set(schema.columns) == {c.name for c in TABLES["enrollments"].columns}
+
+
+def test_file_lines_count_blank_lines_and_quoted_line_breaks(tiny_dataset_dir: Path) -> None:
+    # a quoted name over two lines in programs.csv; a blank line after the first KPI row
+    _edit("programs.csv", "Consultative selling", '"Consultative\nselling"')(tiny_dataset_dir)
+    _edit("kpi_monthly.csv", "E01,2024-01-01,sales,100010\n", "E01,2024-01-01,sales,100010\n\n")(tiny_dataset_dir)
+    _edit("kpi_monthly.csv", "E01,2024-03-01,sales,102010", "E01,2024-03-01,sales,lots")(tiny_dataset_dir)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    assert "file line 5: employee_id='E01', month=2024-03-01" in str(info.value), str(info.value)
+    _edit("kpi_monthly.csv", ",sales,lots", ",sales,102010")(tiny_dataset_dir)
+    _edit("programs.csv", ",16", ",-16")(tiny_dataset_dir)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    assert "file line 2: program_id='P01'" in str(info.value)
+    _edit("programs.csv", ",8", ",-8")(tiny_dataset_dir)
+    _edit("programs.csv", ",-16", ",16")(tiny_dataset_dir)
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    assert "file line 4: program_id='P02'" in str(info.value), "the row after the two-line name starts on line 4"
+
+
+def test_semicolon_separated_file_gets_a_hint(tiny_dataset_dir: Path) -> None:
+    path = tiny_dataset_dir / "programs.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    with pytest.raises(DataValidationError, match="looks separated by ';'") as info:
+        load_dataset(tiny_dataset_dir)
+    assert info.value.table == "programs" and info.value.column == "program_id"
