@@ -55,6 +55,8 @@ _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}([-/.]\d{1,4})?$")
 #: A number written with thousands separators (1,234,567.5): the only place a comma may stand.
 #: "1,5" or "1234,56" (a decimal comma) is refused rather than read as 15 or 123456.
 _THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+#: A number as an extra column must spell it to be read as one (no leading zeros: 007 is a code).
+_PLAIN_NUMBER = r"[+-]?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _TRUE = {"true", "1", "1.0", "yes", "y", "t"}
 _FALSE = {"false", "0", "0.0", "no", "n", "f"}
 #: Spellings of "missing" accepted in number, date and true/false columns (never in text
@@ -362,7 +364,28 @@ def _coerce(raw: pd.DataFrame, spec: TableSpec, src: _Source) -> pd.DataFrame:
             df[col.name] = num.astype("Int64")
         else:
             df[col.name] = num
+    known = {c.name for c in spec.columns}
+    for name in df.columns:
+        if name not in known and name != "_line":
+            df[name] = _extra_column(df[name])
     return df
+
+
+def _extra_column(values: pd.Series) -> pd.Series:
+    """An extra (non-contract) column: numbers when every value is a plain number, else text.
+
+    Plain means no thousands separators and no leading zeros, so codes such as ``007`` or
+    ``00123`` stay text; missing spellings (``NA``, blank ...) count as missing only when
+    the rest is numeric.
+    """
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values
+    text = values.astype("string").str.strip()
+    text = text.mask(text.isin(NULL_TOKENS) | (text == ""))
+    present = text.notna()
+    if present.any() and bool(text[present].str.fullmatch(_PLAIN_NUMBER).all()):
+        return pd.to_numeric(text, errors="coerce").astype("float64")
+    return values.astype("string")
 
 
 def _coerce_dates(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) -> pd.Series:

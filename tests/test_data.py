@@ -471,3 +471,20 @@ def test_semicolon_separated_file_gets_a_hint(tiny_dataset_dir: Path) -> None:
     with pytest.raises(DataValidationError, match="looks separated by ';'") as info:
         load_dataset(tiny_dataset_dir)
     assert info.value.table == "programs" and info.value.column == "program_id"
+
+
+def test_numeric_extra_columns_become_numbers_codes_stay_text(tiny_dataset_dir: Path) -> None:
+    rows = ["region,month,market_index,unemployment,season"] + [
+        f"{r},2024-0{m}-01,{100 + m},{'NA' if m == 3 else 5 + m / 10},Q{(m - 1) // 3 + 1}" for r in ("North", "South") for m in range(1, 7)
+    ]
+    (tiny_dataset_dir / "context_monthly.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _header("employees.csv", "manager_id", "manager_id,cost_center")(tiny_dataset_dir)
+    path = tiny_dataset_dir / "employees.csv"
+    head, *body = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([head] + [line + f",{i:03d}" for i, line in enumerate(body)]) + "\n", encoding="utf-8")
+    ds = load_dataset(tiny_dataset_dir)
+    assert ds.context_monthly["unemployment"].dtype == "float64" and ds.context_monthly["season"].dtype == "string"
+    assert ds.employees["cost_center"].tolist()[:3] == ["000", "001", "002"], "codes with leading zeros stay text"
+    panel = ds.panel("sales", "P01").set_index(["employee_id", "period"])
+    assert panel.loc[("E01", 2), "unemployment"] == 5.2 and np.isnan(panel.loc[("E01", 3), "unemployment"])
+    assert "season" not in panel.columns, "only numeric context columns join the panel"
