@@ -584,8 +584,16 @@ def _load_table(folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: d
     if raw.empty:
         raise DataValidationError(f"table {spec.name} (file {path.name}): expected at least one row; the table is empty", table=spec.name)
     for column, codes in mapping.values.get(spec.name, {}).items():
+        column = mapping.columns.get(spec.name, {}).get(column, column)  # the user's or the contract's name
         if column in raw.columns:
             raw[column] = raw[column].astype("string").str.strip().replace(codes)
+        elif column not in {c.name for c in spec.columns}:
+            raise DataValidationError(
+                f"mapping file, section values: table {spec.name} (file {path.name}) has no column {column!r} to recode; "
+                f"the file has {', '.join(map(repr, raw.columns))}",
+                table=spec.name,
+                column=column,
+            )
     raw["_line"] = lines if lines is not None else np.arange(2, len(raw) + 2)
     df = _coerce(raw, spec, src)
     _validate_schema(df, spec, src)

@@ -140,3 +140,23 @@ def test_malformed_mapping_is_a_validation_error(tiny_dataset_dir: Path, text: s
     with pytest.raises(DataValidationError) as info:
         load_dataset(tiny_dataset_dir)
     assert info.value.table == "mapping" and needle in str(info.value)
+
+
+def test_value_codes_under_the_users_column_name(tiny_dataset_dir: Path) -> None:
+    _to_user_names(tiny_dataset_dir)
+    mapping = tiny_dataset_dir / "mapping.yaml"
+    text = mapping.read_text(encoding="utf-8").replace("columns:\n", "columns:\n  enrollments: {状态: status}\n").replace("    status: {C", "    状态: {C")
+    mapping.write_text(text, encoding="utf-8")
+    enr = tiny_dataset_dir / "enrollments.csv"
+    enr.write_text(enr.read_text(encoding="utf-8").replace(",status,", ",状态,", 1), encoding="utf-8")
+    assert load_dataset(tiny_dataset_dir).enrollments["status"].tolist() == ["completed", "completed", "dropped", "completed"]
+
+
+def test_value_codes_for_a_column_nobody_has(tiny_dataset_dir: Path) -> None:
+    (tiny_dataset_dir / "mapping.yaml").write_text("values:\n  enrollments:\n    stauts: {C: completed}\n", encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        load_dataset(tiny_dataset_dir)
+    assert info.value.table == "enrollments" and info.value.column == "stauts" and "no column 'stauts' to recode" in str(info.value)
+    # a contract column the file simply lacks (optional) is no error
+    (tiny_dataset_dir / "mapping.yaml").write_text("values:\n  enrollments:\n    practice_first_pass: {Y: 'true'}\n", encoding="utf-8")
+    assert len(load_dataset(tiny_dataset_dir).enrollments) == 4
