@@ -20,7 +20,7 @@ report: $(STAMP)  ## run every notebook on the sample data and write the HTML re
 	$(PY) -m analysis run --data $(DATA)
 
 test: $(STAMP)  ## every test: unit, property, pipeline, and nbval over the committed notebooks
-	$(PY) -m pytest -n 2 --dist loadfile tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	$(PY) -m pytest -n 2 --dist loadfile tests notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 lab: $(STAMP)  ## JupyterLab on the kit
 	$(PY) -m jupyter lab notebooks

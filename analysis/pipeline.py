@@ -10,6 +10,7 @@ versions, timings, status). ``reports/index.html`` lists every run, newest first
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import shutil
 import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -25,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from traitlets import default
 
 from analysis.data import DataValidationError, load_dataset
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
@@ -47,6 +51,7 @@ class NotebookRun:
     error: str | None = None
     html: str | None = None
     ipynb: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,17 +99,77 @@ def _read_params(params_file: str | Path | None) -> tuple[dict[str, Any], dict[s
     return raw, per_notebook
 
 
-def _execute(src: str, dst: str, parameters: dict[str, Any], cwd: str) -> tuple[float, str | None]:
-    """Execute one notebook with Papermill (in a worker process); return seconds and error text."""
+class ThisInterpreterKernelManager(KernelManager):
+    """A kernel manager that always starts *this* interpreter's ipykernel.
+
+    ``kernel_name="python3"`` alone resolves through the Jupyter kernel-spec search path, where
+    a user-level spec (``~/.local/share/jupyter/kernels/python3``, common with conda) would win
+    and run the notebooks in another environment, with other library versions than ``run.json``
+    records. Searching no spec folder leaves ipykernel's native spec, which runs
+    ``sys.executable``. The kernel's channels are Curve-encrypted when pyzmq supports it.
+    """
+
+    @default("kernel_spec_manager")
+    def _this_interpreter_only(self) -> KernelSpecManager:
+        return KernelSpecManager(data_dir=self.data_dir, kernel_dirs=[])
+
+    @default("transport_encryption")
+    def _encrypt_when_possible(self) -> str:
+        import zmq
+
+        return "auto" if zmq.has("curve") else "disabled"
+
+
+def _execute(src: str, dst: str, parameters: dict[str, Any], cwd: str, html: str, run_label: str) -> tuple[float, str | None, bool]:
+    """Execute one notebook with Papermill and render its page (in a worker process).
+
+    Returns the wall time of both steps in seconds, the error text (None when the notebook ran
+    through) and whether the page was written.
+    """
     import papermill as pm
 
     t0 = time.perf_counter()
+    error = None
     try:
-        pm.execute_notebook(src, dst, parameters=parameters, cwd=cwd, kernel_name="python3", progress_bar=False, log_output=False)
-        return time.perf_counter() - t0, None
+        pm.execute_notebook(
+            src, dst, parameters=parameters, cwd=cwd, kernel_name="python3", progress_bar=False, log_output=False,
+            kernel_manager_class=ThisInterpreterKernelManager,
+        )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run, never lost
-        message = str(exc).strip() or type(exc).__name__
-        return time.perf_counter() - t0, message[-4000:]
+        error = (str(exc).strip() or type(exc).__name__)[-4000:]
+    rendered = False
+    if Path(dst).exists():
+        try:
+            render_html(Path(dst), Path(html), run_label)
+            rendered = True
+        except Exception as exc:  # noqa: BLE001
+            error = error or f"HTML export failed: {exc}"
+    return time.perf_counter() - t0, error, rendered
+
+
+def hash_inputs(folder: Path) -> dict[str, str]:
+    """sha256 of every file in the dataset folder (tables, mapping.yaml, ground truth ...).
+
+    Parameters
+    ----------
+    folder : Path
+        Dataset folder; hidden files are skipped.
+
+    Returns
+    -------
+    dict of str to str
+        Path relative to ``folder`` (POSIX) -> hex digest, in name order.
+    """
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            digest = hashlib.sha256()
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            found[rel.as_posix()] = digest.hexdigest()
+    return found
 
 
 def render_html(ipynb: Path, html: Path, run_label: str) -> None:
@@ -132,13 +197,55 @@ def render_html(ipynb: Path, html: Path, run_label: str) -> None:
 
 
 def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
-    """Employee ids found in any published HTML or CSV of the run folder."""
+    """Employee ids found in any published HTML or CSV of the run folder.
+
+    A last line of defence behind :meth:`analysis.report.ReportContext.table`. Ids made of
+    digits only (``10023``) cannot be told apart from counts and amounts in a page, so they are
+    left to the table checks, which refuse identifier columns by name and by value.
+    """
+    ids = frozenset(i for i in ids if not i.isdigit())
     leaks: dict[str, list[str]] = {}
     for path in [*folder.glob("*.html"), *folder.glob("tables/*.csv")]:
         found = sorted(set(_TOKEN.findall(path.read_text(encoding="utf-8", errors="replace"))) & ids)
         if found:
             leaks[path.name] = found[:5]
     return leaks
+
+
+def _execute_all(
+    notebooks: list[Path], items: list[NotebookRun], folder: Path, notebooks_dir: Path, global_params: dict[str, Any],
+    per_notebook: dict[str, dict[str, Any]], data_dir: Path, jobs: int, say: Any, t_run: float,
+) -> None:  # fmt: skip
+    """Execute and render the notebooks in a process pool, reporting progress as they finish."""
+    heartbeat = 30.0
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        pending: dict[Future, NotebookRun] = {}
+        for nb, item in zip(notebooks, items, strict=True):
+            item.parameters = {
+                **global_params, **per_notebook.get(nb.stem, {}), "data_dir": str(data_dir), "output_dir": str(folder.resolve()),
+            }  # fmt: skip
+            item.ipynb = nb.name
+            future = pool.submit(
+                _execute, str(nb), str(folder / nb.name), item.parameters, str(notebooks_dir),
+                str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
+            )  # fmt: skip
+            pending[future] = item
+        say(f"  running {', '.join(i.name for i in items[: max(1, jobs)])}" + (f" (+{len(items) - jobs} queued)" if len(items) > jobs else ""))
+        while pending:
+            done, _ = wait(pending, timeout=heartbeat, return_when=FIRST_COMPLETED)
+            elapsed = time.perf_counter() - t_run
+            if not done:
+                say(f"  [{elapsed:5.0f} s] still running: {', '.join(sorted(i.name for i in pending.values()))}")
+                continue
+            for future in done:
+                item = pending.pop(future)
+                try:
+                    item.seconds, item.error, rendered = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker that died is a failed notebook
+                    item.error, rendered = f"worker failed: {exc!r}", False
+                item.status = "ok" if item.error is None else "failed"
+                item.html = f"{item.name}.html" if rendered else None
+                say(f"  [{elapsed:5.0f} s] {item.status:<6} {item.name} ({item.seconds:.1f} s)" + (f"\n    {item.error.strip().splitlines()[-1]}" if item.error else ""))
 
 
 def run(
@@ -194,44 +301,31 @@ def run(
         "started": started.isoformat(timespec="seconds"),
         "parameters": {"global": global_params, "notebooks": per_notebook, "only": only},
         "packages": package_versions(),
+        "interpreter": sys.executable,
     }
     result = RunResult(folder=folder, status="ok", notebooks=[NotebookRun(nb.stem) for nb in notebooks])
     say(f"run {folder.name}: {len(notebooks)} notebook(s) on {data_dir}")
     t_run = time.perf_counter()
+    ids: frozenset[str] = frozenset()
     try:
         dataset = load_dataset(data_dir)
-        record["inputs"] = dataset.fingerprints
-        ids = frozenset(map(str, dataset.tables["employees"]["employee_id"]))
-        ids |= frozenset(map(str, dataset.tables["employees"]["manager_id"].dropna())) if "manager_id" in dataset.tables["employees"] else frozenset()
-        del dataset
+        record["inputs"] = hash_inputs(data_dir)
+        employees = dataset.tables["employees"]
+        ids = frozenset(map(str, employees["employee_id"]))
+        if "manager_id" in employees:
+            ids |= frozenset(map(str, employees["manager_id"].dropna()))
+        del dataset, employees
     except DataValidationError as exc:
+        record["inputs"] = hash_inputs(data_dir)
         result.status, result.error = "failed", f"data validation failed: {exc}"
-        ids = frozenset()
         say(f"  data validation failed:\n{exc}")
+    if result.ok and not notebooks:
+        result.status, result.error = "failed", f"no notebooks in {notebooks_dir}"
     if result.ok:
-        if not notebooks:
-            result.status, result.error = "failed", f"no notebooks in {notebooks_dir}"
-        with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {}
-            for nb, item in zip(notebooks, result.notebooks, strict=True):
-                params = {**global_params, **per_notebook.get(nb.stem, {}), "data_dir": str(data_dir), "output_dir": str(folder.resolve())}
-                futures[item.name] = pool.submit(_execute, str(nb), str(folder / nb.name), params, str(notebooks_dir))
-                say(f"  started  {item.name}")
-            for nb, item in zip(notebooks, result.notebooks, strict=True):
-                item.seconds, item.error = futures[item.name].result()
-                item.status = "ok" if item.error is None else "failed"
-                item.ipynb = nb.name
-                executed = folder / nb.name
-                if executed.exists():
-                    try:
-                        render_html(executed, folder / f"{nb.stem}.html", f"{folder.name} · {nb.stem}")
-                        item.html = f"{nb.stem}.html"
-                    except Exception as exc:  # noqa: BLE001
-                        item.status, item.error = "failed", f"HTML export failed: {exc}"
-                say(f"  {item.status:<7}  {item.name}  ({item.seconds:.1f} s)" + (f"\n    {item.error.splitlines()[-1]}" if item.error else ""))
+        _execute_all(notebooks, result.notebooks, folder, notebooks_dir, global_params, per_notebook, data_dir, jobs, say, t_run)
         if any(item.status != "ok" for item in result.notebooks):
             result.status = "failed"
-            result.error = result.error or "notebook(s) failed: " + ", ".join(i.name for i in result.notebooks if i.status != "ok")
+            result.error = "notebook(s) failed: " + ", ".join(i.name for i in result.notebooks if i.status != "ok")
     record["notebooks"] = [asdict(n) for n in result.notebooks]
     record["finished"] = datetime.now().isoformat(timespec="seconds")
     record["seconds"] = round(time.perf_counter() - t_run, 2)

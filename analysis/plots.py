@@ -7,9 +7,13 @@ a number the report states.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 PALETTE = ["#1f5c99", "#e07b39", "#3a9a5b", "#8e5ea2", "#c4483e", "#6f6f6f"]
@@ -68,24 +72,57 @@ def rollout_timeline(cohorts: pd.DataFrame, *, title: str | None = None) -> Figu
     return finish(fig)
 
 
+def thousands(ax: Axes, axis: str = "y") -> None:
+    """Tick labels with thousands separators (``175,000``)."""
+    fmt = mticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 or float(v).is_integer() else f"{v:,.1f}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
 def panel_balance(balance: pd.DataFrame) -> Figure:
-    """Employees observed per month and KPI (from :func:`analysis.quality.panel_balance`)."""
+    """Employees observed per month and KPI, and the joiners and leavers behind the change.
+
+    Parameters
+    ----------
+    balance : DataFrame
+        kpi, month, employees, joined, left (from :func:`analysis.quality.panel_balance`;
+        rows suppressed for small counts are left out).
+    """
     apply_style()
-    fig, ax = plt.subplots()
+    balance = balance.dropna(subset=["employees"])
+    fig, (ax, flow) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     for k, (kpi, part) in enumerate(balance.groupby("kpi")):
         ax.plot(pd.to_datetime(part["month"]), part["employees"], marker="o", ms=3, label=kpi, color=PALETTE[k % len(PALETTE)])
     joined, left = int(balance["joined"].sum()), int(balance["left"].sum())
     ax.set_title(f"The panel is unbalanced: {joined:,} people joined and {left:,} left during the window")
-    ax.set_xlabel("month")
     ax.set_ylabel("employees with a KPI value")
     ax.set_ylim(bottom=0)
-    ax.legend(title="KPI", frameon=False)
+    thousands(ax)
+    ax.legend(frameon=False, loc="lower left", ncols=min(3, balance["kpi"].nunique()))
+    flows = balance.groupby("month")[["joined", "left"]].sum()
+    months = pd.to_datetime(flows.index)
+    flow.bar(months, flows["joined"], width=20, color=PALETTE[2])
+    flow.bar(months, -flows["left"], width=20, color=PALETTE[4])
+    flow.axhline(0, color="#999999", lw=0.8)
+    flow.set_title("joined (green, first KPI month) and left (red, last KPI month)", fontsize=9, fontweight="normal", loc="left")
+    flow.set_ylabel("people per month")
+    flow.set_xlabel("month")
+    flow.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
     fig.autofmt_xdate()
     return finish(fig)
 
 
-def kpi_distributions(values: pd.DataFrame, units: dict[str, str] | None = None) -> Figure:
-    """Box plots of each KPI's monthly values by department (from :func:`analysis.quality.kpi_by_department`)."""
+def kpi_distributions(values: pd.DataFrame, units: dict[str, str] | None = None, *, title: str | None = None) -> Figure:
+    """Box plots of each KPI's monthly values by department.
+
+    Parameters
+    ----------
+    values : DataFrame
+        kpi, department, value (from :func:`analysis.quality.kpi_by_department`).
+    units : dict of str to str, optional
+        Unit of each KPI, for the axis.
+    title : str, optional
+        Finding-style title (:func:`analysis.quality.kpi_spread_finding`).
+    """
     apply_style()
     kpis = sorted(values["kpi"].unique())
     fig, axes = plt.subplots(1, len(kpis), figsize=(4.2 * max(1, len(kpis)), 4), squeeze=False)
@@ -96,7 +133,8 @@ def kpi_distributions(values: pd.DataFrame, units: dict[str, str] | None = None)
         ax.set_xlabel("")
         ax.set_ylabel(f"{kpi} per month ({(units or {}).get(kpi, 'units')})")
         ax.tick_params(axis="x", rotation=20)
-    fig.suptitle("Each KPI belongs to one department; spread within departments is wide", fontweight="bold")
+        thousands(ax)
+    fig.suptitle(textwrap.fill(title or "Monthly KPI values by department", 110), fontweight="bold")
     return finish(fig)
 
 

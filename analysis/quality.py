@@ -139,3 +139,66 @@ def headline(dataset: Dataset) -> str:
         f"{n_tables} tables passed the data contract ({n_emp:,} employees, {n_kpi:,} KPI rows over "
         f"{len(dataset.months)} months); {warn}."
     )
+
+
+def cohort_matrix(cohorts: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
+    """Trainees per first-training month (rows, ``YYYY-MM``) and program (columns), for display.
+
+    Parameters
+    ----------
+    cohorts : DataFrame
+        :func:`cohort_sizes` after small-group suppression (suppressed rows have ``n`` missing).
+    min_group_size : int
+        The suppression threshold, to label suppressed cells.
+
+    Returns
+    -------
+    DataFrame
+        Text cells: the count, ``"0"`` when nobody started, ``"<k"`` when suppressed.
+    """
+    if cohorts.empty:
+        return pd.DataFrame()
+    month = pd.to_datetime(cohorts["cohort_month"]).dt.strftime("%Y-%m")
+    cells = cohorts["n"].map(lambda n: f"<{min_group_size}" if pd.isna(n) else f"{int(n)}")
+    wide = pd.DataFrame({"first training month": month, "program": cohorts["program_id"].astype(str), "cell": cells})
+    out = wide.pivot(index="first training month", columns="program", values="cell").fillna("0").sort_index()
+    out.columns.name = None
+    return out
+
+
+def kpi_spread_finding(summary: pd.DataFrame) -> str:
+    """One finding-style sentence on the KPI distributions, for the figure's title.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`kpi_summary` (suppressed rows, with missing medians, are ignored).
+
+    Returns
+    -------
+    str
+        With several departments reporting the same KPI: the largest gap in median between two
+        of them. Otherwise: the range of the interquartile spread relative to the median, which
+        says how different people's months are within a department.
+    """
+    shown = summary.dropna(subset=["median"])
+    shown = shown[shown["median"] != 0]
+    if shown.empty:
+        return "No KPI distribution can be shown (every group is below the minimum size)"
+    gaps = []
+    for kpi, part in shown.groupby("kpi"):
+        if len(part) >= 2 and part["median"].min() > 0:
+            hi, lo = part.loc[part["median"].idxmax()], part.loc[part["median"].idxmin()]
+            gaps.append((hi["median"] / lo["median"] - 1, str(kpi), str(hi["department"]), str(lo["department"])))
+    if gaps:
+        gap, kpi, hi, lo = max(gaps)
+        return f"Median monthly {kpi} is {gap:.0%} higher in {hi} than in {lo}"
+    spread = ((shown["p75"] - shown["p25"]) / shown["median"].abs()).sort_values()
+    lo_kpi, hi_kpi = shown.loc[spread.index[0], "kpi"], shown.loc[spread.index[-1], "kpi"]
+    if len(spread) == 1:
+        return f"The middle half of monthly {lo_kpi} values spans {spread.iloc[0]:.0%} of the median"
+    lead = "Each KPI is reported by one department; t" if shown.groupby("kpi").size().max() == 1 else "T"
+    return (
+        f"{lead}he middle half of monthly values spans "
+        f"{spread.iloc[0]:.0%} ({lo_kpi}) to {spread.iloc[-1]:.0%} ({hi_kpi}) of the median"
+    )

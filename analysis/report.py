@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, assert_no_identifiers, escape, suppress_small_groups
+from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, SUPPRESSED, assert_no_identifiers, escape, suppress_small_groups
 
 #: Column names read as "number of people behind this row" when no count column is named.
 COUNT_COLUMNS: tuple[str, ...] = ("n", "n_employees", "n_trainees", "headcount", "employees", "trainees")
@@ -135,6 +135,28 @@ class ReportContext:
             safe.to_csv(folder / f"{self.notebook}__{name}.csv", index=False)
         return safe
 
+    def suppression_note(self, table: pd.DataFrame, labels: list[str]) -> Text:
+        """A visible sentence naming the rows a published table suppressed.
+
+        Parameters
+        ----------
+        table : DataFrame
+            A table returned by :meth:`table` (suppressed rows carry a ``note``).
+        labels : list of str
+            Columns that name a row (e.g. program and month), shown for each suppressed row.
+
+        Returns
+        -------
+        Text
+            E.g. ``"Suppressed (fewer than 5 people): P03 2025-07, P03 2025-08."``
+        """
+        note = table["note"].astype("string").fillna("") if "note" in table.columns else pd.Series("", index=table.index)
+        hidden = table[note.str.startswith(SUPPRESSED)]
+        if hidden.empty:
+            return Text(f"No group is below the minimum size of {self.min_group_size} people; nothing is suppressed.")
+        names = [" ".join(_label(v) for v in row) for row in hidden[labels].itertuples(index=False)]
+        return Text(f"Suppressed (fewer than {self.min_group_size} people): {', '.join(names)}.")
+
     def headline(self, text: str, *, key: str | None = None, value: float | None = None) -> Headline:
         """Record a headline finding for the run's executive summary and return it for display.
 
@@ -174,6 +196,35 @@ class Text:
 
     def _repr_markdown_(self) -> str:
         return ("#" * self.level + " " if self.level else "") + escape(self.text)
+
+
+def _label(value: Any) -> str:
+    """A table value as a short label: months as ``YYYY-MM``, dates as ``YYYY-MM-DD``."""
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m}" if value.day == 1 and value == value.normalize() else f"{value:%Y-%m-%d}"
+    return str(value)
+
+
+@dataclass
+class Bullets:
+    """A bulleted list of data strings, shown escaped."""
+
+    items: list[str]
+
+    def __repr__(self) -> str:
+        return "\n".join(f"- {item}" for item in self.items)
+
+    def _repr_html_(self) -> str:
+        return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in self.items) + "</ul>"
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(f"- {escape(item)}" for item in self.items)
+
+
+def bullets(items: Iterable[str], *, empty: str = "None.") -> Bullets | Text:
+    """A bulleted list built from data (e.g. validation warnings), HTML-escaped; ``empty`` if none."""
+    items = [str(item) for item in items]
+    return Bullets(items) if items else Text(empty)
 
 
 def heading(text: str, level: int = 2) -> Text:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,7 +13,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from analysis.pipeline import cli, rebuild_index, run
+from analysis import pipeline
+from analysis.pipeline import cli, hash_inputs, rebuild_index, run
 from analysis.sample import SampleConfig, write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,8 +94,12 @@ def test_run_writes_complete_report_set(good_run) -> None:
     assert record["status"] == "ok"
     assert [n["name"] for n in record["notebooks"]] == notebooks
     assert all(n["status"] == "ok" and n["seconds"] > 0 for n in record["notebooks"])
-    assert set(record["inputs"]) == {p.name for p in data.iterdir() if p.suffix == ".csv"}
-    assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in record["inputs"].values())
+    assert set(record["inputs"]) == {p.name for p in data.iterdir()}, "every input file, ground truth included"
+    assert record["inputs"]["employees.csv"] == hashlib.sha256((data / "employees.csv").read_bytes()).hexdigest()
+    assert record["interpreter"] == sys.executable
+    params = {n["name"]: n["parameters"] for n in record["notebooks"]}
+    assert params["00_data_quality"] == {"min_group_size": 5, "data_dir": str(data.resolve()), "output_dir": str(folder.resolve())}
+    assert params["02_training_attribution"]["n_boot"] == 99
     assert record["packages"]["diff-diff"] != "not installed" and record["packages"]["pandas"] == pd.__version__
     assert record["parameters"]["notebooks"] == {"02_training_attribution": {"n_boot": 99}}
     assert list((folder / "tables").glob("00_data_quality__*.csv"))
@@ -121,26 +128,35 @@ def test_no_employee_identifiers_anywhere(good_run) -> None:
 
 
 def test_hostile_strings_render_as_text(good_run) -> None:
-    result, _, _ = good_run
+    result, out, _ = good_run
     html = (result.folder / "00_data_quality.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert HOSTILE not in html
+    for page in [*result.folder.glob("*.html"), out / "index.html"]:
+        assert HOSTILE not in page.read_text(encoding="utf-8"), page.name
 
 
 KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}, "language_info": {"name": "python"}}
 
 
-def test_failed_notebook_keeps_latest_on_last_good_run(tmp_path: Path, small_dataset: Path, capsys) -> None:
+def test_failed_notebook_keeps_latest_on_last_good_run(tmp_path: Path, small_dataset: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a kernel spec named python3 earlier on the Jupyter path (as a conda user's ~/.local one would be)
+    # that cannot start: the pipeline must still run the notebooks on this interpreter
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text('{"argv": ["/bin/false", "{connection_file}"], "display_name": "other", "language": "python"}')
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     good = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("data_dir = None\noutput_dir = None\nmin_group_size = 5", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("print('fine')"),
+        nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"),
     ], metadata=KERNEL)  # fmt: skip
     nbformat.write(good, nbdir / "01_good.ipynb")
     out = tmp_path / "reports"
     first = run(small_dataset, out=out, notebooks_dir=nbdir, echo=False)
-    assert first.ok
+    assert first.ok, first.error
+    executed = nbformat.read(first.folder / "01_good.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"].strip() == sys.executable
     bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise RuntimeError('boom: KPI table exploded')")], metadata=KERNEL)
     nbformat.write(bad, nbdir / "02_bad.ipynb")
     code = cli(["--data", str(small_dataset), "--out", str(out), "--notebooks", str(nbdir)])
@@ -174,3 +190,44 @@ def test_invalid_data_is_a_failed_run(tmp_path: Path, small_dataset: Path) -> No
 def test_rebuild_index_on_empty_folder(tmp_path: Path) -> None:
     index = rebuild_index(tmp_path)
     assert "No successful run yet" in index.read_text(encoding="utf-8")
+
+
+def test_latest_falls_back_to_a_copy_where_links_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "reports"
+    for name in ("2026-01-01_000000_a", "2026-02-01_000000_a"):
+        (out / name).mkdir(parents=True)
+        (out / name / "index.html").write_text(name, encoding="utf-8")
+        (out / name / "run.json").write_text(json.dumps({"run_id": name, "dataset": "a", "status": "ok"}), encoding="utf-8")
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise OSError("symbolic links are not available")
+
+    monkeypatch.setattr(pipeline.os, "symlink", no_links)
+    pipeline._point_latest(out, out / "2026-01-01_000000_a")
+    assert not (out / "latest").is_symlink() and (out / "latest" / "index.html").read_text() == "2026-01-01_000000_a"
+    pipeline._point_latest(out, out / "2026-02-01_000000_a")
+    assert (out / "latest" / "index.html").read_text() == "2026-02-01_000000_a"
+    index = rebuild_index(out).read_text(encoding="utf-8")
+    assert "latest/index.html" in index
+    assert index.index("2026-02-01_000000_a") < index.index("2026-01-01_000000_a"), "newest first; the copy is not listed as a run"
+    assert index.count("2026-02-01_000000_a/index.html") == 1
+
+
+def test_leak_scan_finds_ids_but_not_numbers(tmp_path: Path) -> None:
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "page.html").write_text("<td>E00042</td><td>2000</td>", encoding="utf-8")
+    (tmp_path / "tables" / "t.csv").write_text("n,share\n2000,0.5\n", encoding="utf-8")
+    assert pipeline._leaked_ids(tmp_path, frozenset({"E00042", "E00043"})) == {"page.html": ["E00042"]}
+    # digit-only ids cannot be told from counts in a page: left to ReportContext.table's column checks
+    assert pipeline._leaked_ids(tmp_path, frozenset({"2000"})) == {}
+
+
+def test_hash_inputs_covers_every_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.csv").write_bytes(b"x,y\n1,2\n")
+    (tmp_path / "sub" / "mapping.yaml").write_bytes(b"files: {}\n")
+    (tmp_path / ".hidden").write_bytes(b"secret")
+    assert hash_inputs(tmp_path) == {
+        "a.csv": hashlib.sha256(b"x,y\n1,2\n").hexdigest(),
+        "sub/mapping.yaml": hashlib.sha256(b"files: {}\n").hexdigest(),
+    }

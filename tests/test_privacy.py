@@ -92,3 +92,21 @@ def test_number_formats() -> None:
     assert fmt_money(float("nan")) == "n/a"
     assert fmt_number(12345.678, 1) == "12,345.7"
     assert fmt_pct(0.4567) == "46%" and fmt_pct(0.4567, 1) == "45.7%"
+
+
+def test_suppression_note_names_the_hidden_rows() -> None:
+    ctx = ReportContext("00_x", None, min_group_size=5)
+    cohorts = ctx.table(
+        pd.DataFrame({"program_id": ["P01", "P03"], "cohort_month": pd.to_datetime(["2024-04-01", "2025-07-01"]), "n": [37, 3]}), "c"
+    )
+    assert str(ctx.suppression_note(cohorts, ["program_id", "cohort_month"])) == "Suppressed (fewer than 5 people): P03 2025-07."
+    whole = ctx.table(pd.DataFrame({"kpi": ["sales"], "n": [9]}), "k")
+    assert str(ctx.suppression_note(whole, ["kpi"])) == "No group is below the minimum size of 5 people; nothing is suppressed."
+
+
+def test_bullets_escape_data_strings() -> None:
+    from analysis.report import bullets
+
+    html = bullets(["dept <script>alert(1)</script>", "b & c"])._repr_html_()
+    assert html == "<ul><li>dept &lt;script&gt;alert(1)&lt;/script&gt;</li><li>b &amp; c</li></ul>"
+    assert str(bullets([], empty="No warnings.")) == "No warnings."
