@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.data import load_dataset
-from analysis.sample import SampleConfig, generate, write_sample
+from analysis.sample import MARKET_UPSWING, REGIONS, SampleConfig, generate, write_sample
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 SMALL = SampleConfig(n_employees=3000, n_months=24, seed=11)
@@ -64,7 +64,8 @@ def test_overall_att_is_cohort_size_weighted_mean_of_att_gt(small) -> None:
         cohort = ((rows["cohort_month"].dt.year - start.year) * 12 + rows["cohort_month"].dt.month - start.month + 1)
         sizes = rows.assign(cohort=cohort).dropna(subset=["cohort_month"]).groupby("cohort")["employee_id"].nunique()
         weights = cells["cohort"].map(sizes)
-        assert truth["overall_att"] == pytest.approx(np.average(cells["att"], weights=weights), rel=1e-12)
+        # cells are rounded to 6 decimals in the JSON; the weighted mean of the rounded cells agrees to that precision
+        assert truth["overall_att"] == pytest.approx(np.average(cells["att"], weights=weights), abs=1e-5)
     assert small.ground_truth["programs"]["P03"]["overall_att"] == 0.0
     assert small.ground_truth["programs"]["P01"]["overall_att"] > 0
 
@@ -94,22 +95,31 @@ def test_market_shock_switch(small) -> None:
     start = pd.Timestamp(SMALL.start_month)
     bump["period"] = (bump["month"].dt.year - start.year) * 12 + bump["month"].dt.month - start.month + 1
     bump["since_rollout"] = bump["period"] - bump["region"].map(small.ground_truth["region_rollout_period"])
-    assert (bump.loc[bump["since_rollout"] < -1, "bump"].abs() < 0.011).all(), "no shock before a region's roll-out"
-    assert (bump.loc[bump["since_rollout"] >= 3, "bump"] > 5).all(), "an upswing of more than 5 index points after it"
+    size = bump["region"].map(dict(zip(REGIONS, MARKET_UPSWING)))
+    window = small.ground_truth["rollout_window_months"]
+    before = bump[bump["since_rollout"] <= -3]
+    after = bump[bump["since_rollout"] >= window + 2]
+    assert (before["bump"] < 0.1 * size[before.index]).all(), "almost no upswing well before a region's roll-out"
+    assert (after["bump"] > 0.9 * size[after.index]).all(), "the full upswing once the roll-out is done"
+    early, late = bump[bump["region"] == REGIONS[0]], bump[bump["region"] == REGIONS[-1]]
+    assert early["bump"].max() > 3 * late["bump"].max(), "the earliest region gets the largest upswing"
+    assert off.tables["context_monthly"]["market_index"].between(90, 110).all()
 
 
 def test_churn_and_staggering_switches(small) -> None:
     assert small.tables["employees"]["exit_date"].notna().sum() > 200
     assert generate(replace(SMALL, churn=False)).tables["employees"]["exit_date"].notna().sum() == 0
     assert small.tables["enrollments"]["start_date"].dt.to_period("M").nunique() >= 10
-    one = generate(replace(SMALL, staggered=False)).tables["enrollments"]["start_date"].dt.to_period("M")
-    assert one.nunique() == 1
+    enr = generate(replace(SMALL, staggered=False)).tables["enrollments"]
+    first = enr.groupby(["employee_id", "program_id"])["start_date"].min().dt.to_period("M")
+    assert first.nunique() == 1, "without staggering every trainee's first run starts in the same month"
 
 
 def test_exam_signal_switch(small) -> None:
     bands = {b["band"]: b["att"] for b in small.ground_truth["programs"]["P01"]["att_exam_band"]}
     assert bands["<60"] < bands["60-80"] < bands[">=80"]
-    flat = {b["band"]: b["att"] for b in generate(replace(SMALL, exam_signal=False)).ground_truth["programs"]["P01"]["att_exam_band"]}
+    flat = {b["band"]: b["att"] for b in generate(replace(SMALL, exam_signal=False)).ground_truth["programs"]["P01"]["att_exam_band"]
+            if b["band"] != "no exam result"}  # drop-outs (20% of the effect) and runs still in progress
     assert max(flat.values()) - min(flat.values()) < 0.15 * np.mean(list(flat.values()))
 
 
@@ -117,6 +127,8 @@ def _gap_kpi_correlation(data) -> float:
     assess = data.tables["assessments"]
     req = data.tables["role_requirements"]
     emp = data.tables["employees"].set_index("employee_id")
+    # baseline assessments only: the review after training would mix the training's gain into the gap
+    assess = assess.sort_values("assessed_on").drop_duplicates(["employee_id", "competency"])
     a = assess.assign(role=assess["employee_id"].map(emp["role"])).merge(req, on=["role", "competency"])
     a["gap"] = (a["required_level"] - a["score"]).clip(lower=0) * a["weight"]
     gap = a.groupby("employee_id")["gap"].sum()
