@@ -59,11 +59,12 @@ def rollout_timeline(cohorts: pd.DataFrame, *, title: str | None = None) -> Figu
     width = 20 / max(1, len(programs))
     for k, program in enumerate(programs):
         part = data[data["program_id"] == program]
-        x = pd.to_datetime(part["cohort_month"]) + pd.to_timedelta(k * width, unit="D")
+        x = pd.to_datetime(part["cohort_month"]) + pd.to_timedelta(15 + (k - (len(programs) - 1) / 2) * width, unit="D")
         ax.bar(x, part["n"], width=width, label=program, color=PALETTE[k % len(PALETTE)])
     if len(data):
-        first, last = pd.to_datetime(data["cohort_month"]).min(), pd.to_datetime(data["cohort_month"]).max()
-        title = title or f"Training starts are staggered from {first:%b %Y} to {last:%b %Y}"
+        months = pd.to_datetime(data["cohort_month"])
+        peak = data.groupby(months)["n"].sum().idxmax()
+        title = title or f"Training starts are staggered from {months.min():%b %Y} to {months.max():%b %Y}, peaking in {peak:%b %Y}"
     ax.set_title(title or "No training starts to show")
     ax.set_xlabel("first training month")
     ax.set_ylabel("trainees starting (people)")
