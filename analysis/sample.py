@@ -529,7 +529,8 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
     ids = np.array([f"E{k + 1:05d}" for k in id_perm])
     staff_ids, lead_ids = ids[:n], ids[n:]
     exit_date = np.where(leaves, months[last - 1].values + exit_day.astype("timedelta64[D]"), np.datetime64("NaT")).astype("datetime64[ns]")
-    enrollments, exit_date = _enrollments(streams["enroll"], months, staff_ids, dept, cohort, trained, dropped, x, exam1, retake, exit_date)
+    enrollments, exit_date, first_exam = _enrollments(streams["enroll"], months, staff_ids, dept, cohort, trained, dropped, x, exam1, retake,
+                                                      exit_date)
 
     # ---- employees table -------------------------------------------------------------------------
     tenure_start = np.maximum((start.to_datetime64() - hire_date) / np.timedelta64(1, "D"), 0) / 365.25
@@ -608,20 +609,21 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
     latent = {
         "employee_id": staff_ids, "department": dept_names[dept], "region": region_names[region], "alpha": alpha, "z": z,
         "gap": G, "first_period": first, "last_period": last, "cohort": cohort, "dropped": dropped, "learning": learning,
-        "exam_first_attempt": exam1, "dip": dip, "eps": eps, "tau": tau, "observed": observed, "market": market,
+        "exam_first_attempt": exam1, "exam_score": first_exam, "dip": dip, "eps": eps, "tau": tau, "observed": observed, "market": market,
         "region_open_period": dict(zip(REGIONS, opens.tolist())), "window": window,
     }
-    truth = _ground_truth(config, latent, enrollments, level, dept, sign)
+    truth = _ground_truth(config, latent, level, dept)
     return SampleData(tables=tables, ground_truth=truth, latent=latent)
 
 
 def _enrollments(rng: np.random.Generator, months: pd.DatetimeIndex, staff_ids: np.ndarray, dept: np.ndarray, cohort: np.ndarray,
                  trained: np.ndarray, dropped: np.ndarray, x: np.ndarray, exam1: np.ndarray, retake: np.ndarray,
-                 exit_date: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+                 exit_date: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """One row per program run (the first run of every trainee, a second run for half of those who failed).
 
-    Returns the enrollments and the exit dates, moved past the last training day of a trainee
-    who leaves in the month after training (still inside that month).
+    Returns the enrollments, the exit dates (moved past the last training day of a trainee who
+    leaves in the month after training, still inside that month) and each staff member's exam
+    score of the first run (NaN: never trained or no exam result).
     """
     panel_end = (months[-1] + pd.offsets.MonthEnd(0)).to_datetime64()
     ti = np.nonzero(trained)[0]
@@ -696,7 +698,9 @@ def _enrollments(rng: np.random.Generator, months: pd.DatetimeIndex, staff_ids: 
     exit_date = exit_date.copy()
     late = ~np.isnat(leave) & (end >= leave)
     exit_date[ti[late]] = end[late] + np.timedelta64(1, "D")
-    return out.sort_values(["employee_id", "program_id", "start_date"], ignore_index=True), exit_date
+    first_exam = np.full(len(staff_ids), np.nan)
+    first_exam[ti] = np.where(took, score, np.nan)
+    return out.sort_values(["employee_id", "program_id", "start_date"], ignore_index=True), exit_date, first_exam
 
 
 def _assessments(rng: np.random.Generator, config: SampleConfig, months: pd.DatetimeIndex, staff_ids: np.ndarray,
@@ -730,7 +734,7 @@ def _assessments(rng: np.random.Generator, config: SampleConfig, months: pd.Date
     lvl2 = level.copy()
     lvl2[np.arange(n), target_idx[dept]] += np.where((cohort > 0) & (cohort < review), gain, 0.0)
     score2 = np.clip(np.round(np.minimum(lvl2, 5.0) + rng.normal(0, 0.3, size=(n, n_comp)), 1), 1.0, 5.0)
-    present = (first <= review - 2) & (last >= review)
+    present = (first <= review - 2) & (last >= review) & (base_day < months[review - 1].to_datetime64())
     keep2 = np.repeat(present, n_comp)
     frames.append(pd.DataFrame({
         "employee_id": np.repeat(staff_ids, n_comp)[keep2], "competency": comp_names[dept].ravel()[keep2],
@@ -827,38 +831,45 @@ def _r(value: float) -> float:
     return float(round(float(value), 6))
 
 
-def _simple_aggregation(tau: np.ndarray, observed: np.ndarray, cohort: np.ndarray, members: np.ndarray, months: pd.DatetimeIndex) -> tuple[pd.DataFrame, float]:
-    """True ATT(g, t) cells of ``members`` and their cohort-size-weighted mean over post cells."""
+def _simple_aggregation(tau: np.ndarray, observed: np.ndarray, cohort: np.ndarray, members: np.ndarray) -> tuple[pd.DataFrame, float]:
+    """True ATT(g, t) cells of ``members`` and their cohort-size-weighted mean over post cells.
+
+    Returns a frame with cohort, period, event_time, att, n (trainees observed) and cohort_size, one
+    row per post-training cell with at least one trainee observed, and the simple aggregation.
+    """
     T = tau.shape[1]
+    cols = ["cohort", "period", "event_time", "att", "n", "cohort_size"]
     if len(members) == 0:
-        return pd.DataFrame(columns=["cohort", "cohort_month", "period", "event_time", "att", "n", "cohort_size"]), 0.0
+        return pd.DataFrame(columns=cols), 0.0
     g = cohort[members]
     post = observed[members] & (np.arange(1, T + 1)[None, :] >= g[:, None])
     mi, tj = np.nonzero(post)
-    cells = pd.DataFrame({"cohort": g[mi], "period": tj + 1, "tau": tau[members[mi], tj]})
-    cells = cells.groupby(["cohort", "period"], sort=True)["tau"].agg(att="mean", n="size").reset_index()
-    sizes = pd.Series(g).value_counts()
-    cells["cohort_size"] = cells["cohort"].map(sizes).astype(int)
-    cells["event_time"] = cells["period"] - cells["cohort"]
-    cells["cohort_month"] = [months[c - 1].strftime("%Y-%m-%d") for c in cells["cohort"]]
-    overall = float(np.average(cells["att"], weights=cells["cohort_size"]))
-    return cells[["cohort", "cohort_month", "period", "event_time", "att", "n", "cohort_size"]], overall
+    key = g[mi] * (T + 1) + tj + 1
+    size = np.bincount(key, minlength=(T + 1) ** 2)
+    total = np.bincount(key, weights=tau[members[mi], tj], minlength=(T + 1) ** 2)
+    cells = np.nonzero(size)[0]
+    gc, tc = cells // (T + 1), cells % (T + 1)
+    cohort_size = np.bincount(g, minlength=T + 1)[gc]
+    att = total[cells] / size[cells]
+    frame = pd.DataFrame({"cohort": gc, "period": tc, "event_time": tc - gc, "att": att, "n": size[cells], "cohort_size": cohort_size})
+    return frame, float(np.average(att, weights=cohort_size))
 
 
-def _ground_truth(config: SampleConfig, latent: dict[str, Any], enrollments: pd.DataFrame, level: np.ndarray, dept: np.ndarray,
-                  sign: np.ndarray) -> dict[str, Any]:
+def _ground_truth(config: SampleConfig, latent: dict[str, Any], level: np.ndarray, dept: np.ndarray) -> dict[str, Any]:
     months = _months(config)
-    tau, observed, cohort = latent["tau"], latent["observed"], latent["cohort"]
-    staff_ids = latent["employee_id"]
-    first_run = enrollments.sort_values(["employee_id", "program_id", "start_date"]).drop_duplicates(["employee_id", "program_id"])
-    exam = first_run.set_index("employee_id")["exam_score"].reindex(staff_ids).to_numpy(dtype=float)
+    tau, observed, cohort, exam = latent["tau"], latent["observed"], latent["cohort"], latent["exam_score"]
     programs: dict[str, Any] = {}
+    month_text = [m.strftime("%Y-%m-%d") for m in months]
     for k, d in enumerate(DEPARTMENTS):
         members = np.nonzero((cohort > 0) & (dept == k))[0]
         in_dept = (dept == k) & observed.any(axis=1)
-        cells, overall = _simple_aggregation(tau, observed, cohort, members, months)
-        by_event = cells.groupby("event_time").apply(lambda f: np.average(f["att"], weights=f["cohort_size"]), include_groups=False)
-        by_cohort = cells.groupby("cohort").agg(att=("att", "mean"), n_trainees=("cohort_size", "first"))
+        cells, overall = _simple_aggregation(tau, observed, cohort, members)
+        e, w, a = cells["event_time"].to_numpy(), cells["cohort_size"].to_numpy(float), cells["att"].to_numpy()
+        ew = np.bincount(e, weights=w) if len(e) else np.zeros(0)
+        by_event = {int(k): float(np.bincount(e, weights=w * a)[k] / ew[k]) for k in np.nonzero(ew)[0]}
+        gs = cells["cohort"].to_numpy()
+        gn = np.bincount(gs) if len(gs) else np.zeros(0)
+        by_cohort = [(int(k), float(np.bincount(gs, weights=a)[k] / gn[k]), int(cells["cohort_size"].to_numpy()[gs == k][0])) for k in np.nonzero(gn)[0]]
         bands = []
         for label, lo, hi in EXAM_BANDS:
             sub = members[(exam[members] >= lo) & (exam[members] < hi)]
@@ -874,19 +885,17 @@ def _ground_truth(config: SampleConfig, latent: dict[str, Any], enrollments: pd.
             "peak_effect": _r((1 if KPIS[d.kpi][1] else -1) * d.peak * config.effect_scale),
             "pre_training_dip": _r(float(latent["dip"][members].mean()) if len(members) else 0.0),
             "att_gt": [
-                {"cohort": int(r.cohort), "cohort_month": r.cohort_month, "period": int(r.period), "event_time": int(r.event_time),
-                 "att": _r(r.att), "n": int(r.n)}
-                for r in cells.itertuples()
+                {"cohort": int(g), "cohort_month": month_text[int(g) - 1], "period": int(t), "event_time": int(t - g), "att": _r(a), "n": int(c)}
+                for g, t, a, c in zip(cells["cohort"], cells["period"], cells["att"], cells["n"])
             ],
-            "att_event_time": [{"event_time": int(e), "att": _r(v)} for e, v in by_event.items()],
-            "att_cohort": [{"cohort": int(g), "cohort_month": months[int(g) - 1].strftime("%Y-%m-%d"), "att": _r(r["att"]), "n_trainees": int(r["n_trainees"])}
-                           for g, r in by_cohort.iterrows()],
+            "att_event_time": [{"event_time": k, "att": _r(v)} for k, v in by_event.items()],
+            "att_cohort": [{"cohort": g, "cohort_month": month_text[g - 1], "att": _r(v), "n_trainees": c} for g, v, c in by_cohort],
             "att_exam_band": [
-                {"band": label, "att": _r(_simple_aggregation(tau, observed, cohort, sub, months)[1]), "n_trainees": int(len(sub))}
+                {"band": label, "att": _r(_simple_aggregation(tau, observed, cohort, sub)[1]), "n_trainees": int(len(sub))}
                 for label, sub in bands if len(sub)
             ],
             "att_exam_passed": [
-                {"group": label, "att": _r(_simple_aggregation(tau, observed, cohort, sub, months)[1]), "n_trainees": int(len(sub))}
+                {"group": label, "att": _r(_simple_aggregation(tau, observed, cohort, sub)[1]), "n_trainees": int(len(sub))}
                 for label, sub in passed if len(sub)
             ],
         }
@@ -952,9 +961,9 @@ def write_sample(out_dir: str | Path, config: SampleConfig = SampleConfig()) -> 
     Path
         The folder written.
     """
+    data = generate(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = generate(config)
     for name, df in data.tables.items():
         _format(df, name).to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
     (out / "ground_truth.json").write_text(json.dumps(data.ground_truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
