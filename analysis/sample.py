@@ -53,19 +53,22 @@ another program's KPI, so trainees of other programs are never in its panel):
 * :math:`\tau_{it}` the training effect (zero before :math:`g_i` and for the never-trained).
 
 **Who is trained, and when** (``staggered``). Program roll-out opens region by region:
-region :math:`r` (in the order East, South, North, Central, West) is open in months
+region :math:`r` (in the order East, West, Central, South, North) is open in months
 :math:`R_r .. R_r + W - 1`, :math:`W = \text{round}(0.3T)`, the first :math:`R` at
 :math:`\max(3, \text{round}(T/6))`, the last window ending at :math:`T - 6` (months 4-18
-of 24). Each open month, every not-yet-trained staff member employed since at least
-two months (so the month :math:`g - 2` exists) is sent with probability
-:math:`1 - \exp(-\Lambda/W \cdot \rho_i)`, :math:`\Lambda = 1.8`, where
-:math:`\rho_i = e^{-z_i} / \overline{e^{-z}}` with ``low_performer_selection`` (low
-performers are sent sooner and more often) and 1 otherwise. About 40% of each
-department is never trained. Without ``staggered`` every region is open in one month
-(:math:`\text{round}(T/2)`) with the same total probability. The selection depends on
-the permanent level :math:`\alpha_i` only — not on tenure and not on the transitory
-noise — so trainees of a month and the never-trained present in that month have the
-same tenure mix, and their transitory shocks are untouched.
+of 24). In the j-th open month (:math:`j = 0..W-1`) every not-yet-trained staff member
+employed for at least two months (so the month :math:`g - 2` exists) and not leaving
+that month is sent with probability :math:`1 - \exp(-\Lambda\,\omega_j\,\rho_i)`,
+:math:`\Lambda = 1.8`, :math:`\omega_j \propto 1 + j/(W-1)` summing to 1 (later months
+catch up, so late cohorts are not tiny), :math:`\rho_i = e^{-z_i} / \overline{e^{-z}}` with
+``low_performer_selection`` (low performers are sent sooner and more often) and 1
+otherwise. About 45% of each department is never trained. Without ``staggered`` every
+region is open in one month (:math:`\text{round}(T/2)`) with the same total probability.
+Selection depends on the permanent level :math:`\alpha_i` only — not on tenure and not
+on the transitory noise. (Because low performers leave the untrained pool early while
+staff hired during a window join it late, a month's trainees are slightly more often
+recent hires than the never-trained: a small tenure confound, about +2% of the effect
+when tenure is ignored, gone when comparing within tenure bands.)
 
 **Mean reversion** (``mean_reversion``). Staff are sent to training right after a bad
 month: the probability of being sent in month :math:`g` rises with a low shock
@@ -77,8 +80,9 @@ it this way, rather than sending people after their realized shock, leaves no
 mirror-image "good month" in the never-trained, whose shocks stay N(0, σ²).) Because the
 shocks are i.i.d., the dip exists at event time -1 only: a comparison anchored on month
 :math:`g-1` (``anticipation=0``) credits training with the rebound; anchored on
-:math:`g-2` (``anticipation=1``) it is unbiased. Conditional on region (market) the
-never-trained are valid controls for that comparison.
+:math:`g-2` (``anticipation=1``) with the never-trained of the same region (market) and
+tenure band as controls it is unbiased (``tests/test_sample.py`` checks this on a large
+generated set).
 
 **Training effect** (``heterogeneous_effects``, ``exam_signal``):
 
@@ -967,7 +971,7 @@ def write_sample(out_dir: str | Path, config: SampleConfig = SampleConfig()) -> 
     for name, df in data.tables.items():
         _format(df, name).to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
     (out / "ground_truth.json").write_text(json.dumps(data.ground_truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(sample_readme(data.ground_truth), encoding="utf-8")
+    (out / "README.md").write_text(sample_readme(data.ground_truth, data.tables), encoding="utf-8")
     return out
 
 
@@ -1002,15 +1006,18 @@ on tenure. KPI rows run from the hire month to the exit month inclusive.
   roll-out region), logistic around the region's roll-out months.
 - ε[i,t] ~ N(0, σ_d²), i.i.d. over months and people, except the referral slump below.
 
-**Who is trained, and when** (`staggered`). Roll-out opens region by region (East, South,
-North, Central, West), each for W = round(0.3·T) months, from month max(3, round(T/6)) to
-month T − 6 (months 4–18 of 24). Each open month, every not-yet-trained staff member employed
-for at least two months is sent with probability 1 − exp(−1.8/W · ρ[i]), ρ[i] = exp(−z[i]) /
-mean (`low_performer_selection`; 1 otherwise): low performers are sent sooner and more often.
-About 40% of each department is never trained. Without `staggered` every region is open in
-month round(T/2). Selection depends on the permanent level only — not on tenure, not on the
-transitory noise — so a month's trainees and the never-trained present then have the same
-tenure mix.
+**Who is trained, and when** (`staggered`). Roll-out opens region by region (East, West,
+Central, South, North), each for W = round(0.3·T) months, from month max(3, round(T/6)) to
+month T − 6 (months 4–18 of 24). In the j-th open month (j = 0..W−1) every not-yet-trained
+staff member employed for at least two months and not leaving that month is sent with
+probability 1 − exp(−1.8 · ω_j · ρ[i]), ω_j ∝ 1 + j/(W−1) summing to 1 (later months catch up),
+ρ[i] = exp(−z[i]) / mean (`low_performer_selection`; 1 otherwise): low performers are sent
+sooner and more often. About 45% of each department is never trained. Without `staggered`
+every region is open in month round(T/2). Selection depends on the permanent level only —
+not on tenure, not on the transitory noise. (Low performers leave the untrained pool early
+while staff hired during a window join it late, so a month's trainees are slightly more often
+recent hires than the never-trained: a small tenure confound, about +2% of the effect when
+tenure is ignored, gone within tenure bands.)
 
 **Mean reversion** (`mean_reversion`). People are sent right after a bad month:
 P(sent in g) ∝ exp(−δ·ε[i,g−1]/σ), δ = 1. Tilting a normal shock this way gives
@@ -1018,7 +1025,10 @@ P(sent in g) ∝ exp(−δ·ε[i,g−1]/σ), δ = 1. Tilting a normal shock this
 training carries the slump; the never-trained keep N(0, σ²) shocks, no mirror-image good
 month). With i.i.d. shocks the dip exists at event time −1 only: anchoring the comparison on
 month g−1 (`anticipation=0`) credits training with the rebound; anchoring on g−2
-(`anticipation=1`) is unbiased once region (the market) is controlled for.
+(`anticipation=1`) is unbiased with the never-trained of the same region (market) and tenure
+band as controls — `tests/test_sample.py` checks this on a large generated set. What a naive
+reading gets wrong: before/after credits training with the market upswing, the rebound from
+the slump and the learning curve; trained-vs-untrained compares low performers with the rest.
 
 **Training effect** (`heterogeneous_effects`, `exam_signal`), for t ≥ g:
 
@@ -1058,13 +1068,15 @@ conversion, internal instructors — value and target).
 """
 
 
-def sample_readme(truth: dict[str, Any]) -> str:
-    """The sample folder's README: how it was generated and what the truth is.
+def sample_readme(truth: dict[str, Any], tables: dict[str, pd.DataFrame] | None = None) -> str:
+    """The sample folder's README: how it was generated, its parameters and what the truth is.
 
     Parameters
     ----------
     truth : dict
         Ground truth as returned by :func:`generate`.
+    tables : dict of str to DataFrame, optional
+        The generated tables (adds a row count per file).
 
     Returns
     -------
@@ -1098,6 +1110,26 @@ def sample_readme(truth: dict[str, Any]) -> str:
             f"| {program_id} | {p['department']} | {p['kpi']} | {p['n_trainees']} | {p['n_never_trained']} | "
             f"{p['overall_att']:,.2f} | {p['pre_training_dip']:,.2f} |"
         )
+    scale = truth["config"].get("effect_scale", 1.0)
+    noise = truth["config"].get("noise_scale", 1.0)
+    lines += [
+        "",
+        "## Parameters per department",
+        "",
+        "| department | KPI (unit) | experienced level μ | person sd σ_u | KPI per gap point κ | noise sd σ | per market point β "
+        "| new hire below by L | program | peak effect |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for d in DEPARTMENTS:
+        lines.append(
+            f"| {d.name} | {d.kpi} ({KPIS[d.kpi][0]}) | {d.mu:,.6g} | {d.sigma_u:,.6g} | {d.kappa:,.6g} | {d.sigma_eps * noise:,.6g} "
+            f"| {d.beta_market:,.6g} | {d.tenure_gap:,.6g} | {d.program} {PROGRAMS[d.program][0]} | {d.peak * scale:,.6g} |"
+        )
+    if tables is not None:
+        lines += ["", "## Files", "", "| file | rows | what it holds |", "|---|---|---|"]
+        for name, df in tables.items():
+            lines.append(f"| {name}.csv | {len(df):,} | {TABLES[name].description} |")
+        lines += ["", "`scorecard_inputs` figures (quarterly, value and target): " + ", ".join(f"`{k}`" for k in SCORECARD) + "."]
     lines += [_README_PROCESS]
     return "\n".join(lines)
 
