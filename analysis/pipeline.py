@@ -197,7 +197,7 @@ def render_html(ipynb: Path, html: Path, run_label: str) -> None:
 
 
 def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
-    """Employee ids found in any published HTML or CSV of the run folder.
+    """Employee ids found in any published page, table or executed notebook of the run folder.
 
     A last line of defence behind :meth:`analysis.report.ReportContext.table`. Ids made of
     digits only (``10023``) cannot be told apart from counts and amounts in a page, so they are
@@ -205,7 +205,7 @@ def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
     """
     ids = frozenset(i for i in ids if not i.isdigit())
     leaks: dict[str, list[str]] = {}
-    for path in [*folder.glob("*.html"), *folder.glob("tables/*.csv")]:
+    for path in [*folder.glob("*.html"), *folder.glob("*.ipynb"), *folder.glob("tables/*.csv")]:
         found = sorted(set(_TOKEN.findall(path.read_text(encoding="utf-8", errors="replace"))) & ids)
         if found:
             leaks[path.name] = found[:5]
@@ -320,7 +320,7 @@ def run(
         result.status, result.error = "failed", f"data validation failed: {exc}"
         say(f"  data validation failed:\n{exc}")
     if result.ok and not notebooks:
-        result.status, result.error = "failed", f"no notebooks in {notebooks_dir}"
+        result.status, result.error = "failed", f"no notebooks in {notebooks_dir}" + (f" match --only {' '.join(only)}" if only else "")
     if result.ok:
         _execute_all(notebooks, result.notebooks, folder, notebooks_dir, global_params, per_notebook, data_dir, jobs, say, t_run)
         if any(item.status != "ok" for item in result.notebooks):

@@ -122,7 +122,7 @@ def test_pages_have_no_code_and_fetch_nothing(good_run) -> None:
 def test_no_employee_identifiers_anywhere(good_run) -> None:
     result, _, data = good_run
     ids = set(pd.read_csv(data / "employees.csv", dtype=str)["employee_id"])
-    for path in [*result.folder.glob("*.html"), *result.folder.glob("tables/*.csv")]:
+    for path in [*result.folder.glob("*.html"), *result.folder.glob("*.ipynb"), *result.folder.glob("tables/*.csv")]:
         tokens = set(re.findall(r"[A-Za-z0-9_\-]+", path.read_text(encoding="utf-8")))
         assert not tokens & ids, f"{path.name} shows employee ids {sorted(tokens & ids)[:3]}"
 
@@ -231,3 +231,10 @@ def test_hash_inputs_covers_every_file(tmp_path: Path) -> None:
         "a.csv": hashlib.sha256(b"x,y\n1,2\n").hexdigest(),
         "sub/mapping.yaml": hashlib.sha256(b"files: {}\n").hexdigest(),
     }
+
+
+def test_only_that_matches_nothing_is_a_failed_run(tmp_path: Path, small_dataset: Path) -> None:
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=ROOT / "notebooks", only=["99"], echo=False)
+    assert not result.ok and result.notebooks == []
+    assert result.error == f"no notebooks in {ROOT / 'notebooks'} match --only 99"
+    assert not (tmp_path / "reports" / "latest").exists()
