@@ -162,6 +162,10 @@ def test_cli_writes_switched_sample(tmp_path: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit):
         cli(["--employees", "20", "--out", str(tmp_path / "bad")])
     assert not (tmp_path / "bad").exists()
+    from analysis.__main__ import main
+
+    assert main(["sample", "--employees", "150", "--months", "12", "--out", str(tmp_path / "main")]) == 0
+    assert (tmp_path / "main" / "kpi_monthly.csv").exists()
 
 
 # --------------------------------------------------------------------------- #
