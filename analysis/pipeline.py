@@ -102,11 +102,12 @@ def _read_params(params_file: str | Path | None) -> tuple[dict[str, Any], dict[s
 class ThisInterpreterKernelManager(KernelManager):
     """A kernel manager that always starts *this* interpreter's ipykernel.
 
-    ``kernel_name="python3"`` alone resolves through the Jupyter kernel-spec search path, where
-    a user-level spec (``~/.local/share/jupyter/kernels/python3``, common with conda) would win
-    and run the notebooks in another environment, with other library versions than ``run.json``
-    records. Searching no spec folder leaves ipykernel's native spec, which runs
-    ``sys.executable``. The kernel's channels are Curve-encrypted when pyzmq supports it.
+    ``kernel_name="python3"`` alone resolves through the Jupyter kernel-spec search path, where a
+    ``python3`` spec in a ``JUPYTER_PATH`` folder (or a user-level one, outside a virtual
+    environment or with ``JUPYTER_PREFER_ENV_PATH=0``) would win and run the notebooks in another
+    environment, with other library versions than ``run.json`` records. Searching no spec folder
+    leaves ipykernel's native spec, which runs ``sys.executable``. The kernel's channels are
+    Curve-encrypted when pyzmq supports it.
     """
 
     @default("kernel_spec_manager")
