@@ -5,6 +5,7 @@ Usage::
     python benchmarks/montecarlo.py                          # 200 data sets of 1,000 employees x 24 months
     python benchmarks/montecarlo.py --reps 20 --employees 600 --out /tmp/mc.md   # a quick look
     python benchmarks/montecarlo.py --reps 60 --ablate mean_reversion market_shocks   # which confound biases?
+    python benchmarks/montecarlo.py --reps 100 --kit-option controls=tenure,department,region,grade,market,baseline_kpi
 
 Each replication generates a sample with every confound switched on
 (:func:`analysis.sample.generate` through :func:`analysis.sample.write_sample`, a new seed
@@ -103,7 +104,9 @@ def replicate(task: tuple[int, int, int, Variant]) -> pd.DataFrame:
 
 
 def _literal(text: str) -> Any:
-    """``1`` -> 1, ``0.5`` -> 0.5, ``true`` -> True, anything else stays text."""
+    """``1`` -> 1, ``0.5`` -> 0.5, ``true`` -> True, ``a,b`` -> ["a", "b"], anything else stays text."""
+    if "," in text:
+        return [_literal(part) for part in text.split(",") if part]
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
