@@ -699,13 +699,15 @@ class ProgramEvaluation:
         """The plain-language summary sentence."""
         lo, hi = self.overall.conf_int(0.95)
         att = self.overall.att
-        verb = "raised" if att >= 0 else "lowered"
+        null = lo <= 0 <= hi
+        # an interval around zero gets no direction: "changed by +0.003", not "raised by 0.003"
+        verb = "changed" if null else "raised" if att >= 0 else "lowered"
+        size = (f"+{_fmt_value(att, self.unit)}" if att >= 0 else _fmt_value(att, self.unit)) if null else _fmt_value(abs(att), self.unit)
         sentence = (
             f"Program {self.program_id} ({self.program_name}) {verb} monthly {self.kpi} by "
-            f"{_fmt_value(abs(att), self.unit)} per trainee (95% CI {_fmt_value(lo)} to "
-            f"{_fmt_value(hi, self.unit)})"
+            f"{size} per trainee (95% CI {_fmt_value(lo)} to {_fmt_value(hi, self.unit)})"
         )
-        if lo <= 0 <= hi:
+        if null:
             sentence += ", an effect not distinguishable from zero"
         share = self.share_not_caused
         raw = self.naive_before_after
