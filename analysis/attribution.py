@@ -722,7 +722,12 @@ class ProgramEvaluation:
             sentence += ", an effect not distinguishable from zero"
         share = self.share_not_caused
         raw = self.naive_before_after
-        if np.isfinite(share) and np.isfinite(raw):
+        if null and np.isfinite(raw):
+            sentence += (
+                f", so the raw before/after change ({_fmt_value(raw, self.unit)}) cannot be credited "
+                "to the training."
+            )
+        elif np.isfinite(share) and np.isfinite(raw):
             if 0 <= share <= 1:
                 sentence += (
                     f"; about {share:.0%} of the raw before/after change "

@@ -53,8 +53,11 @@ __all__ = [
 
 
 def _fmt(x: float, digits: int = 3) -> str:
+    """``digits`` significant digits, but whole numbers from 10**digits on (7,530, not 7.53e+03)."""
     if x is None or not np.isfinite(x):
         return "n/a"
+    if abs(x) >= 10**digits:
+        return f"{x:,.0f}"
     return f"{x:,.{digits}g}"
 
 

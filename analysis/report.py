@@ -88,6 +88,8 @@ class ReportContext:
 
     def __post_init__(self) -> None:
         self.known_ids = frozenset(map(str, self.known_ids))
+        # verdicts and notes in tables are sentences: a report shows them whole, not cut at 50 characters
+        pd.set_option("display.max_colwidth", None)
 
     @property
     def _root(self) -> Path | None:

@@ -66,6 +66,13 @@ def test_headline_in_plain_words(sample_report) -> None:
     null = sample_report.results["P03"]
     assert "not distinguishable from zero" in null.headline
     assert null.headline.startswith("Program P03 (Compliance refresher) changed monthly error_rate by ")
+    assert null.headline.endswith("cannot be credited to the training.")
+
+
+def test_diagnostics_read_as_plain_numbers(sample_report) -> None:
+    for ev in sample_report.results.values():
+        text = " ".join(ev.diagnostics_table["verdict"].astype(str))
+        assert "e+0" not in text and "e-0" not in text, text
 
 
 def test_exam_score_predicts_on_the_job_effect(sample_report) -> None:
