@@ -70,7 +70,9 @@ def suppress_small_groups(df: pd.DataFrame, count_col: str, min_size: int = DEFA
     small = out[count_col].fillna(0) < min_size
     numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
     for col in numeric:
-        out[col] = out[col].astype("float64").where(~small)
+        # counts stay whole numbers (432, not 432.0); blanked cells are missing either way
+        kind = "Int64" if pd.api.types.is_integer_dtype(out[col]) else "float64"
+        out[col] = out[col].astype(kind).where(~small)
     note = pd.Series("", index=out.index, dtype="string")
     note[small] = f"{SUPPRESSED}: fewer than {min_size} people"
     if "note" in out.columns:
