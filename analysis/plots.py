@@ -75,8 +75,10 @@ def rollout_timeline(cohorts: pd.DataFrame, *, title: str | None = None) -> Figu
 
 def thousands(ax: Axes, axis: str = "y") -> None:
     """Tick labels with thousands separators (``175,000``)."""
-    fmt = mticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 or float(v).is_integer() else f"{v:,.1f}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    fmt = mticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 or float(v).is_integer() else f"{v:,.3g}")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(mticker.MaxNLocator(6))
+    target.set_major_formatter(fmt)
 
 
 def panel_balance(balance: pd.DataFrame) -> Figure:
@@ -168,6 +170,7 @@ def method_ladder(ladder: pd.DataFrame, *, unit: str, kpi: str, title: str) -> F
     ax.axvline(0, color="#999999", lw=0.8)
     ax.set_yticks(list(y))
     ax.set_yticklabels(ladder["rung"])
+    thousands(ax, "x")
     ax.set_xlabel(f"effect on monthly {kpi} per trainee ({unit}), 95% CI")
     ax.set_title(title)
     return finish(fig)
@@ -196,6 +199,7 @@ def event_study(dynamic: pd.DataFrame, *, unit: str, kpi: str, title: str, unadj
     ax.axhline(0, color="#999999", lw=0.8)
     ax.axvline(-0.5, color="#999999", lw=0.8, ls=":")
     ax.set_xlabel("months since training started (0 = training month)")
+    thousands(ax, "y")
     ax.set_ylabel(f"effect on monthly {kpi} ({unit})")
     ax.set_title(title)
     ax.legend(frameon=False)
@@ -219,6 +223,8 @@ def heterogeneity(table: pd.DataFrame, *, unit: str, kpi: str, title: str) -> Fi
         ax.set_yticks(y)
         ax.set_yticklabels(part["group"].astype(str))
         ax.set_title(dim)
+        thousands(ax, "x")
+        ax.xaxis.set_major_locator(mticker.MaxNLocator(4))
         ax.set_xlabel(f"{kpi} ({unit}), 95% CI")
     fig.suptitle(title, fontweight="bold")
     return finish(fig)
