@@ -97,10 +97,12 @@ PSCORE_TRIM = 0.001
 #: (``"baseline_kpi"``) is available but not a default: difference-in-differences
 #: already removes each employee's own level, and conditioning on a noisy pre-period
 #: level when trainees are selected on their permanent level brings regression to
-#: the mean back in (Daw & Hatfield 2018). The kit's Monte Carlo (30 data sets of
-#: 2,000 employees) measured the recommended estimate at -7% (sales) and -24%
-#: (tickets) bias with it, against -2% and +2% without it; it is shown as a
-#: robustness row instead.
+#: the mean back in (Daw & Hatfield 2018). The kit's Monte Carlo
+#: (``benchmarks/results/montecarlo_ablation.md``, 100 data sets of 2,000 employees)
+#: measured the recommended estimate with it at -26% (sales) and -36% (tickets)
+#: bias, 95% coverage 0.74 and 0.42, and 59% false positives for the program
+#: without effect, against -0.1%, +0.6%, 0.96, 0.96 and 10% without it; it is
+#: shown as a robustness row instead.
 #:
 #: Market conditions enter through the region and department indicators: each
 #: ATT(g, t) is doubly robust within the comparison month and month t, so the
@@ -109,8 +111,10 @@ PSCORE_TRIM = 0.001
 #: cancels. The market index at the employee's entry month (``"market"``) adds
 #: nothing to that and is nearly a linear function of region (everyone present at
 #: the start shares their region's value), so the outcome model extrapolated
-#: wildly in 2 of 200 Monte Carlo data sets (one standard error of 1.8 million CNY);
-#: it stays available as an opt-in control.
+#: wildly in some data sets (``benchmarks/results/montecarlo_market.md``, seeds
+#: 1100-1120: one estimate of 13,966 CNY against a true 4,115, with a standard
+#: error of 1.8 million; mean SE 84,900 against a median of 598); it stays
+#: available as an opt-in control.
 DEFAULT_CONTROLS: tuple[str, ...] = ("tenure", "department", "region", "grade")
 
 #: Plain words for the control columns.
