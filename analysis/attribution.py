@@ -117,6 +117,12 @@ PSCORE_TRIM = 0.001
 #: available as an opt-in control.
 DEFAULT_CONTROLS: tuple[str, ...] = ("tenure", "department", "region", "grade")
 
+#: The baseline KPI level (an opt-in control and a robustness row): mean of the first
+#: ``BASELINE_MONTHS`` observed months, for a trainee skipping the ``DIP_GUARD`` month(s)
+#: just before training, where a pre-training slump sits.
+BASELINE_MONTHS = 3
+DIP_GUARD = 1
+
 #: Plain words for the control columns.
 _CONTROL_WORDS = {
     "tenure_at_entry": "tenure",
@@ -318,8 +324,8 @@ def build_estimation_panel(
     cluster: Cluster = "employee",
     min_cohort_size: int = 10,
     small_cohorts: Literal["pool", "set_aside"] = "pool",
-    baseline_months: int = 3,
-    dip_guard: int = 1,
+    baseline_months: int = BASELINE_MONTHS,
+    dip_guard: int = DIP_GUARD,
 ) -> EstimationPanel:
     """Build the estimation panel of one program and KPI.
 
@@ -717,7 +723,7 @@ class ProgramEvaluation:
         null = lo <= 0 <= hi
         # an interval around zero gets no direction: "changed by +0.003", not "raised by 0.003"
         verb = "changed" if null else "raised" if att >= 0 else "lowered"
-        size = (f"+{_fmt_value(att, self.unit)}" if att >= 0 else _fmt_value(att, self.unit)) if null else _fmt_value(abs(att), self.unit)
+        size = ("+" if null and att >= 0 else "") + _fmt_value(att if null else abs(att), self.unit)
         sentence = (
             f"Program {self.program_id} ({self.program_name}) {verb} monthly {self.kpi} by "
             f"{size} per trainee (95% CI {_fmt_value(lo)} to {_fmt_value(hi, self.unit)})"
@@ -1029,7 +1035,7 @@ def _robustness(
         add("Not-yet-trained employees also as controls", None, f"not estimable: {exc}")
     level_label = "Also controlling for the pre-training KPI level"
     if "baseline_kpi" not in prep.covariates:
-        base = _baseline_kpi(est_panel.long, est_panel.units["cohort"], 3, 1)
+        base = _baseline_kpi(est_panel.long, est_panel.units["cohort"], BASELINE_MONTHS, DIP_GUARD)
         lev = frame.assign(baseline_kpi=frame[prep.unit].map(base).astype(float))
         lev = lev.loc[lev["baseline_kpi"].notna()]
         try:
@@ -1039,7 +1045,7 @@ def _robustness(
                 pscore_trim=PSCORE_TRIM,
             )
             add(level_label, res,
-                "mean KPI of the first 3 months before training; not in the recommended estimate "
+                f"mean KPI of the first {BASELINE_MONTHS} months before training; not in the recommended estimate "
                 "because matching on a noisy pre-period level brings regression to the mean back "
                 "into a difference-in-differences (Daw & Hatfield 2018): read a gap as sensitivity")
         except (ValueError, np.linalg.LinAlgError) as exc:

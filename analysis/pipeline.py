@@ -10,7 +10,6 @@ versions, timings, status). ``reports/index.html`` lists every run, newest first
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -32,6 +31,7 @@ from traitlets import default
 
 from analysis.data import DataValidationError, load_dataset
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
+from analysis.validation import sha256_file
 
 TEMPLATES = Path(__file__).parent / "templates"
 KEY_PACKAGES = (
@@ -165,11 +165,7 @@ def hash_inputs(folder: Path) -> dict[str, str]:
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-            digest = hashlib.sha256()
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            found[rel.as_posix()] = digest.hexdigest()
+            found[rel.as_posix()] = sha256_file(path)
     return found
 
 
@@ -308,16 +304,15 @@ def run(
     say(f"run {folder.name}: {len(notebooks)} notebook(s) on {data_dir}")
     t_run = time.perf_counter()
     ids: frozenset[str] = frozenset()
+    record["inputs"] = hash_inputs(data_dir)
     try:
         dataset = load_dataset(data_dir)
-        record["inputs"] = hash_inputs(data_dir)
         employees = dataset.tables["employees"]
         ids = frozenset(map(str, employees["employee_id"]))
         if "manager_id" in employees:
             ids |= frozenset(map(str, employees["manager_id"].dropna()))
         del dataset, employees
     except DataValidationError as exc:
-        record["inputs"] = hash_inputs(data_dir)
         result.status, result.error = "failed", f"data validation failed: {exc}"
         say(f"  data validation failed:\n{exc}")
     if result.ok and not notebooks:

@@ -218,7 +218,8 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -787,7 +788,7 @@ def validate_folder(folder: Path, mapping_path: Path | None = None) -> tuple[dic
     user_mapping = Mapping.read(mapping_path) if mapping_path.exists() else Mapping()
     fingerprints: dict[str, str] = {}
     if mapping_path.exists():
-        fingerprints[mapping_path.name] = _sha256(mapping_path)
+        fingerprints[mapping_path.name] = sha256_file(mapping_path)
     tables: dict[str, pd.DataFrame] = {}
     sources: dict[str, _Source] = {}
     for name, spec in TABLES.items():
