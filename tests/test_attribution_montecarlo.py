@@ -1,6 +1,6 @@
 """A small Monte Carlo of the recommended estimator (the full study is benchmarks/montecarlo.py).
 
-20 generated data sets of 1,000 employees with every confound on (seeds 500-519; deterministic, so the test
+20 generated data sets of 2,000 employees (the size of benchmarks/montecarlo.py's committed run) with every confound on (seeds 500-519; deterministic, so the test
 cannot flicker), every program: the recommended estimate must be unbiased within 10% of the
 true effect (P01, P02) and its 95% CIs must cover the truth in at least 17 of 20 data sets
 (under exact 95% coverage, 16 or fewer would happen with probability 0.016) — for P03, whose
@@ -29,7 +29,7 @@ PROGRAMS = ("P01", "P02", "P03")
 def replications(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     rows = []
     for seed in SEEDS:
-        folder = write_sample(tmp_path_factory.mktemp(f"mc{seed}"), SampleConfig(n_employees=1000, seed=seed))
+        folder = write_sample(tmp_path_factory.mktemp(f"mc{seed}"), SampleConfig(n_employees=2000, seed=seed))
         dataset = load_dataset(folder)
         for program_id in PROGRAMS:
             with warnings.catch_warnings():
@@ -74,6 +74,6 @@ def test_report(replications: pd.DataFrame, capsys: pytest.CaptureFixture[str]) 
         for program_id, reps in replications.groupby("program"):
             err = (reps["rec"] - reps["truth"]).mean()
             size = f"{err / reps['truth'].mean():+.1%}" if (reps["truth"] != 0).all() else f"{err:+.4f}"
-            print(f"\nMonte Carlo (20 x 1,000 employees, {program_id}): recommended bias {size}, coverage "
+            print(f"\nMonte Carlo (20 x 2,000 employees, {program_id}): recommended bias {size}, coverage "
                   f"{reps['rec_covers'].mean():.2f}; naive before/after coverage {reps['naive_covers'].mean():.2f}")
     assert len(replications) == len(SEEDS) * len(PROGRAMS) and replications["anticipation"].ge(1).all()
