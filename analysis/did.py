@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -459,6 +460,11 @@ def _collect(records: Iterable[warnings.WarningMessage]) -> list[str]:
     return [first[k] if counts[k] == 1 else f"{first[k]} [similar message for {counts[k]} cells]" for k in counts]
 
 
+# diff_diff keeps the event-study draws local to its bootstrap; the replay that keeps them
+# swaps one module function for the duration of the call (see event_study_draws).
+_REPLAY_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _blas_threads(n: int | None) -> Iterator[None]:
     """Limit BLAS threads (``None`` = leave as is).
@@ -863,6 +869,106 @@ class StaggeredDiDResults:
             draws = np.asarray(boot.bootstrap_distribution, dtype=float)
             se = float(boot.overall_att_se)
         return float(att), float(se), draws
+
+    def event_study_draws(self, post_only: bool = False) -> pd.DataFrame | None:
+        """Joint multiplier-bootstrap draws of the event-study effects.
+
+        The draws behind the uniform (sup-t) band of :meth:`aggregate` ``("dynamic")``:
+        row ``b`` of every column and draw ``b`` of :attr:`bootstrap_draws` (the
+        overall ATT) come from the same multiplier weights, so any function of the
+        dynamic profile (a sum over months, a cost-benefit ratio) can be spent draw by
+        draw with the overall ATT's uncertainty kept consistent.
+
+        Parameters
+        ----------
+        post_only : bool
+            Keep only event times ``>= 0`` (the post-treatment months).
+
+        Returns
+        -------
+        DataFrame or None
+            Index ``draw`` (0 .. n_boot - 1), one column per event time (int),
+            values = bootstrap draws of that event time's ATT. ``None`` when the
+            fit was analytic (``n_boot = 0``).
+
+        Notes
+        -----
+        ``diff_diff`` computes these draws inside its bootstrap and keeps only their
+        standard deviations and the sup-t critical value; the kit replays the fit's
+        bootstrap from its stored random-number state and keeps the draws. Their
+        standard deviation equals the dynamic profile's ``se`` exactly.
+        """
+        if self.raw.bootstrap_results is None:
+            return None
+        if "event_draws" not in self._agg_cache:
+            self._agg_cache["event_draws"] = self._replay_event_study_draws()
+        out = self._agg_cache["event_draws"]
+        if post_only:
+            out = out.loc[:, [c for c in out.columns if c >= 0]]
+        return out.copy()
+
+    def _replay_event_study_draws(self) -> pd.DataFrame:
+        """Replay the fit's multiplier bootstrap and keep the per-event-time draws."""
+        from diff_diff import staggered_bootstrap as _sb
+        from diff_diff.staggered_results import _KitBootstrapAggregator
+
+        kit = self._kit
+        if kit is None or kit.bootstrap is None:  # pragma: no cover - in-package fits carry both
+            raise RuntimeError("diff_diff result carries no bootstrap replay state")
+        spec = kit.bootstrap
+        captured: dict[str, Any] = {}
+
+        class _Host(_KitBootstrapAggregator):
+            def _prepare_event_study_aggregation(self, *args: Any, **kwargs: Any) -> Any:
+                info = super()._prepare_event_study_aggregation(*args, **kwargs)
+                captured["info"] = info
+                return info
+
+        original = _sb.tiled_if_matmul
+
+        def _keep(*args: Any, **kwargs: Any) -> np.ndarray:
+            out = original(*args, **kwargs)
+            captured["perturbations"] = out
+            return out
+
+        host = _Host(
+            kit.alpha,
+            kit.anticipation,
+            spec.n_bootstrap,
+            spec.weight_type,
+            bootstrap_label=kit.bookkeeping.get("bootstrap_label", "CallawaySantAnna"),
+        )
+        with _REPLAY_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _sb.tiled_if_matmul = _keep
+            try:
+                host._run_multiplier_bootstrap(
+                    group_time_effects=self.raw.group_time_effects,
+                    influence_func_info=kit.influence,
+                    aggregate="event_study",
+                    balance_e=None,
+                    treatment_groups=self.raw.groups,
+                    time_periods=self.raw.time_periods,
+                    df=None,
+                    unit=None,
+                    precomputed=dict(kit.bookkeeping),
+                    cband=False,
+                    _replay_bitgen_state=spec.bitgen_state,
+                )
+            finally:
+                _sb.tiled_if_matmul = original
+        info = {e: d for e, d in captured["info"].items() if "combined_if" in d}
+        rel = sorted(info)
+        pert = captured["perturbations"]
+        es = pert[:, pert.shape[1] - len(rel) :]
+        draws = np.column_stack([info[e]["effect"] + es[:, k] for k, e in enumerate(rel)]) if rel else (
+            np.empty((pert.shape[0], 0))
+        )
+        return pd.DataFrame(
+            draws,
+            index=pd.RangeIndex(pert.shape[0], name="draw"),
+            columns=pd.Index([int(e) for e in rel], name="event_time"),
+        )
 
     def _dynamic(self) -> pd.DataFrame:
         with warnings.catch_warnings():
