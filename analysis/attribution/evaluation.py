@@ -175,6 +175,7 @@ class ProgramEvaluation:
                     "cluster": self.cluster,
                     "inference": self.overall.inference,
                     "true_att": (self.truth or {}).get("overall_att", np.nan),
+                    "honest_breakdown_m": self.honest_breakdown_m,
                 }
             ]
         )
@@ -190,7 +191,43 @@ class ProgramEvaluation:
                 "att": draws if draws is not None else [],
             }
         )
-        return {"att_by_program": overall, "dynamic_profile": dyn, "att_bootstrap_draws": boot}
+        return {
+            "att_by_program": overall,
+            "dynamic_profile": dyn,
+            "att_bootstrap_draws": boot,
+            "event_bootstrap_draws": self.event_bootstrap_draws(),
+        }
+
+    @property
+    def honest_breakdown_m(self) -> float:
+        """HonestDiD relative-magnitude M at which the 95% interval first includes zero.
+
+        NaN when not computed (diagnostics off, or not computable); ``inf`` when the
+        interval excludes zero over the whole search range (``diff_diff`` searches up
+        to M = 10).
+        """
+        if self.honest is None:
+            return np.nan
+        b = self.honest.breakdown_m
+        return float("inf") if b is None else float(b)
+
+    def event_bootstrap_draws(self) -> pd.DataFrame:
+        """Joint bootstrap draws of every post-training event-time effect, long format.
+
+        Columns program_id, kpi, draw (1-based, the same numbering and the same
+        multiplier weights as ``att_bootstrap_draws``), event_time (>= 0), att.
+        Empty when the fit was analytic.
+        """
+        cols = ["program_id", "kpi", "draw", "event_time", "att"]
+        wide = self.recommended.event_study_draws(post_only=True)
+        if wide is None or wide.empty:
+            return pd.DataFrame(columns=cols)
+        long = wide.rename_axis(index="draw", columns="event_time").stack().rename("att").reset_index()
+        long["draw"] = long["draw"].astype(int) + 1
+        long["event_time"] = long["event_time"].astype(int)
+        long.insert(0, "kpi", self.kpi)
+        long.insert(0, "program_id", self.program_id)
+        return long[cols]
 
 
     @property
