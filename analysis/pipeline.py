@@ -30,8 +30,9 @@ from jupyter_client.manager import KernelManager
 from traitlets import default
 
 from analysis.data import DataValidationError, load_dataset
-from analysis.report import page_title
+from analysis.notebook_params import ParameterError, check_params_file
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE
+from analysis.report import page_title
 from analysis.run_summary import rebuild_index, write_run_summary
 from analysis.validation import sha256_file
 
@@ -287,6 +288,7 @@ def run(
     say = print if echo else (lambda *a, **k: None)
     started = datetime.now()
     out, data_dir, notebooks_dir = Path(out), Path(data_dir).resolve(), Path(notebooks_dir).resolve()
+    check_params_file(params_file, [nb for nb in sorted(notebooks_dir.glob("*.ipynb")) if not only or any(nb.stem == o or nb.stem.startswith(o) for o in only)])
     out.mkdir(parents=True, exist_ok=True)
     folder = _new_run_folder(out, data_dir.name, started)
     global_params, per_notebook = _read_params(params_file)
@@ -318,6 +320,9 @@ def run(
     except DataValidationError as exc:
         result.status, result.error = "failed", f"data validation failed: {exc}"
         say(f"  data validation failed:\n{exc}")
+    except Exception as exc:  # noqa: BLE001 - an input the reader chokes on is a recorded failed run, never a traceback
+        result.status, result.error = "failed", f"data could not be read: {type(exc).__name__}: {exc}"
+        say(f"  {result.error}")
     if result.ok and not notebooks:
         result.status, result.error = "failed", f"no notebooks in {notebooks_dir}" + (f" match --only {' '.join(only)}" if only else "")
     if result.ok:
@@ -384,6 +389,9 @@ def cli(argv: list[str]) -> int:
             args.data, params_file=args.params, only=args.only, out=args.out, notebooks_dir=args.notebooks,
             jobs=args.jobs, min_group_size=args.min_group_size,
         )  # fmt: skip
+    except ParameterError as exc:
+        print(f"usage error: {exc}", file=sys.stderr)
+        return 2
     except Exception:  # noqa: BLE001
         traceback.print_exc()
         return 2
