@@ -191,7 +191,8 @@ class ROIResult:
         if len(d) == 0:
             return (np.nan, np.nan)
         a = (1 - level) / 2
-        return float(np.quantile(d, a)), float(np.quantile(d, 1 - a))
+        method = "linear" if np.isfinite(d).all() else "inverted_cdf"  # no interpolation towards an infinite payback
+        return float(np.quantile(d, a, method=method)), float(np.quantile(d, 1 - a, method=method))
 
     def interval(self, level: float | None = None) -> tuple[float, float]:
         """Percentile interval of ROI % over the draws (default :attr:`level`)."""
