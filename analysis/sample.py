@@ -137,7 +137,7 @@ import pandas as pd
 
 from analysis.contract import COST_CATEGORIES, TABLES
 
-__all__ = ["SampleConfig", "SampleData", "generate", "write_sample", "sample_readme", "cli"]
+__all__ = ["SampleConfig", "SampleData", "generate", "true_roi", "write_sample", "sample_readme", "cli"]
 
 
 @dataclass(frozen=True)
@@ -640,6 +640,7 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
         "region_open_period": dict(zip(REGIONS, opens.tolist())), "window": window,
     }
     truth = _ground_truth(config, latent, level, dept)
+    truth["roi"] = true_roi(truth, tables)
     return SampleData(tables=tables, ground_truth=truth, latent=latent)
 
 
@@ -955,6 +956,54 @@ def _ground_truth(config: SampleConfig, latent: dict[str, Any], level: np.ndarra
         "rollout_window_months": int(latent["window"]),
         "programs": programs,
         "gaps": gaps,
+    }
+
+
+def true_roi(truth: dict[str, Any], tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Each program's true ROI % under the kit's default ROI rules (notebook 03), for ``ground_truth.json``.
+
+    Benefit = people who started the program (intention to treat) × Σ over event months
+    0 … benefit_months−1 of the true event-time effect (``att_event_time``: cohorts weighted by size
+    among the trainees observed at that month, the estimand of the attribution's dynamic profile;
+    nothing beyond the last month the panel observes) × value_per_unit × (+1 when higher is better,
+    −1 otherwise). Cost = every cost row of the program in full. ROI % = (benefit − cost) / cost × 100.
+    Uses no random numbers, so no table changes.
+
+    Parameters
+    ----------
+    truth : dict
+        The ground truth built so far (``programs`` with ``att_event_time``).
+    tables : dict of str to DataFrame
+        The generated contract tables (programs, kpi_definitions, enrollments, costs).
+
+    Returns
+    -------
+    dict
+        ``definition`` and ``programs``: program_id -> true_roi_pct, true_benefit, cost_total,
+        participants, benefit_months.
+    """
+    kdef = tables["kpi_definitions"].set_index("kpi")
+    progs = tables["programs"].set_index("program_id")
+    people = tables["enrollments"].groupby("program_id")["employee_id"].nunique()
+    cost = tables["costs"].groupby("program_id")["amount"].sum()
+    out: dict[str, Any] = {}
+    for pid, info in truth["programs"].items():
+        months = int(progs.loc[pid, "benefit_months"]) if pd.notna(progs.loc[pid, "benefit_months"]) else 12
+        kpi = progs.loc[pid, "kpi"]
+        sign = 1.0 if bool(kdef.loc[kpi, "higher_is_better"]) else -1.0
+        per_trainee = sum(row["att"] for row in info["att_event_time"] if 0 <= row["event_time"] < months)
+        benefit = float(people.get(pid, 0)) * float(kdef.loc[kpi, "value_per_unit"]) * sign * per_trainee
+        total = float(cost.get(pid, 0.0))
+        out[pid] = {
+            "true_roi_pct": _r((benefit - total) / total * 100) if total > 0 else None,
+            "true_benefit": _r(benefit + 0.0), "cost_total": _r(total), "participants": int(people.get(pid, 0)),
+            "benefit_months": months,
+        }
+    return {
+        "definition": "true ROI % = (B - C) / C x 100 with B = participants (everyone who started) x sum over event months "
+                      "0..benefit_months-1 of the true att_event_time x value_per_unit (sign by higher_is_better; nothing "
+                      "beyond the last observed event month) and C = every cost row of the program (the kit's default rules)",
+        "programs": out,
     }
 
 
