@@ -640,6 +640,7 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
         "region_open_period": dict(zip(REGIONS, opens.tolist())), "window": window,
     }
     truth = _ground_truth(config, latent, level, dept)
+    truth["gaps"].update(gap_analysis_truth(config, tables, latent, level, dept, gain))
     truth["roi"] = true_roi(truth, tables)
     return SampleData(tables=tables, ground_truth=truth, latent=latent)
 
@@ -1007,6 +1008,98 @@ def true_roi(truth: dict[str, Any], tables: dict[str, pd.DataFrame]) -> dict[str
     }
 
 
+#: Default threshold of the training-needs list (level points of gap in the target competency).
+NEEDS_THRESHOLD = 0.5
+
+
+def gap_analysis_truth(config: SampleConfig, tables: dict[str, pd.DataFrame], latent: dict[str, Any], level: np.ndarray,
+                       dept: np.ndarray, gain: np.ndarray) -> dict[str, Any]:
+    """True answers of the gap analysis (notebook 01): shortfall drivers per KPI, eligible head counts per program.
+
+    Parameters
+    ----------
+    config : SampleConfig
+        Generator settings.
+    tables : dict of str to DataFrame
+        The generated contract tables (``employees`` and ``assessments`` are read).
+    latent : dict
+        Latent arrays of :func:`generate` (``employee_id``, ``cohort``).
+    level : ndarray
+        True competency levels before training, staff x 3 (the role's competencies in
+        :data:`COMPETENCIES` order).
+    dept : ndarray
+        Department index per staff member.
+    gain : ndarray
+        Rise of the target competency through training (0 for the untrained).
+
+    Returns
+    -------
+    dict
+        ``shortfall_drivers``: per KPI the role's competencies ranked by their true
+        contribution to the KPI shortfall, kappa x weight x mean true gap (KPI units lost per
+        person against a colleague with no gap in it; the generator's alpha carries
+        -kappa x sum of weight x gap). ``needs``: per program, among staff employed at the end of
+        the panel whose role requires the target competency, the true number whose true gap
+        exceeds :data:`NEEDS_THRESHOLD` at the date of their latest assessment
+        (``true_eligible``: what an error-free assessment on that date would count; training
+        after the review is not in it) and at the end of the panel (``true_eligible_now``).
+
+    Notes
+    -----
+    Reads no random stream: every existing table stays as it was.
+    """
+    months = _months(config)
+    staff_ids = latent["employee_id"]
+    cohort = latent["cohort"]
+    review = int(math.ceil(config.n_months / 2)) + 1
+    review_start = months[review - 1]
+    panel_end = months[-1] + pd.offsets.MonthEnd(0)
+    emp = tables["employees"].set_index("employee_id")
+    active = emp.loc[staff_ids, "exit_date"].isna().to_numpy() | (emp.loc[staff_ids, "exit_date"] > panel_end).to_numpy()
+    ass = tables["assessments"]
+    drivers: dict[str, Any] = {}
+    needs: dict[str, Any] = {}
+    for k, d in enumerate(DEPARTMENTS):
+        idx = dept == k
+        comps = COMPETENCIES[d.role]
+        kappa = d.kappa if config.competency_gaps else 0.0
+        rows = []
+        for j, (comp, required, weight, _m) in enumerate(comps):
+            g = np.maximum(0.0, required - level[idx, j])
+            rows.append({"competency": comp, "weight": weight, "mean_true_gap": _r(g.mean()),
+                         "kpi_units_lost_per_person": _r(kappa * weight * g.mean())})
+        rows.sort(key=lambda r: -r["kpi_units_lost_per_person"])
+        for rank, row in enumerate(rows, start=1):
+            row["rank"] = rank
+        drivers[d.kpi] = rows
+        target = PROGRAMS[d.program][2]
+        j = [c[0] for c in comps].index(target)
+        required = comps[j][1]
+        mine = ass[(ass["competency"] == target) & ass["employee_id"].isin(staff_ids[idx])]
+        latest = mine.groupby("employee_id")["assessed_on"].max()
+        pos = pd.Series(np.arange(len(staff_ids)), index=staff_ids)
+        who = pos.loc[latest.index].to_numpy()
+        trained_before = (cohort[who] > 0) & (cohort[who] < review) & (latest.to_numpy() >= review_start)
+        level_then = np.minimum(level[who, j] + np.where(trained_before, gain[who], 0.0), 5.0)
+        level_now_all = np.minimum(level[:, j] + np.where(cohort > 0, gain, 0.0), 5.0)
+        keep = active[who]
+        assessed_active = idx & active & np.isin(staff_ids, latest.index)
+        needs[d.program] = {
+            "competency": target, "role": d.role, "department": d.name, "threshold": NEEDS_THRESHOLD,
+            "population": int((idx & active).sum()), "assessed": int(keep.sum()),
+            "true_eligible": int(((required - level_then[keep]) > NEEDS_THRESHOLD).sum()),
+            "true_eligible_now": int(((required - level_now_all[assessed_active]) > NEEDS_THRESHOLD).sum()),
+        }
+    return {
+        "shortfall_drivers": drivers,
+        "needs": needs,
+        "needs_definition": "per program: staff employed at the end of the panel whose role requires the target competency "
+                            f"and who were assessed in it; true_eligible = true gap (required - true level at the latest "
+                            f"assessment) above {NEEDS_THRESHOLD}; true_eligible_now = the same with every training up to "
+                            "the end of the panel counted",
+    }
+
+
 # --------------------------------------------------------------------------- #
 # Writing
 # --------------------------------------------------------------------------- #
@@ -1137,7 +1230,10 @@ conversion, internal instructors — value and target).
   the trainees of each band of their first run's exam score), `pre_training_dip` (mean slump
   at event time −1).
 - `gaps`: true mean gap per role × competency, mean weighted gap per department, KPI change
-  per point of weighted gap. `region_rollout_period`: first open month of each region.
+  per point of weighted gap; `shortfall_drivers` (per KPI, the role's competencies ranked by
+  κ · weight · mean true gap, the KPI units each costs a person) and `needs` (per program, staff
+  employed at the panel end whose true gap in the target competency exceeds 0.5 at their latest
+  assessment, and at the panel end). `region_rollout_period`: first open month of each region.
 """
 
 
