@@ -631,6 +631,9 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
         ).sort_values(["region", "month"], ignore_index=True),
         "scorecard_inputs": _scorecard_inputs(rmoney, months),
     }
+    # follow-ups draw from their own stream, so every other table stays value for value the same
+    rfollow = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(FOLLOWUP_STREAM,)))
+    tables["followups"], followup_truth = _followups(rfollow, months, enrollments, staff_ids, x, exit_date)
     tables = {name: tables[name] for name in TABLES}
 
     latent = {
@@ -642,6 +645,7 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
     truth = _ground_truth(config, latent, level, dept)
     truth["gaps"].update(gap_analysis_truth(config, tables, latent, level, dept, gain))
     truth["roi"] = true_roi(truth, tables)
+    truth["scorecard"] = _scorecard_truth(tables["enrollments"], followup_truth, truth["programs"])
     return SampleData(tables=tables, ground_truth=truth, latent=latent)
 
 
@@ -850,6 +854,80 @@ def _scorecard_inputs(rng: np.random.Generator, months: pd.DatetimeIndex) -> pd.
         for q_idx, (quarter, e) in enumerate(zip(quarters, noise)):
             rows.append((quarter, kpi, round(base + trend * q_idx + e, decimals), target))
     return pd.DataFrame(rows, columns=["period", "kpi", "value", "target"])
+
+
+#: Seed-sequence spawn key of the follow-up stream (apart from the nine streams of ``_STREAMS``).
+FOLLOWUP_STREAM = 1010
+FOLLOWUP_MONTHS: tuple[int, ...] = (1, 3, 6)
+#: Log-odds of having applied the training at each follow-up, by program (x = the person's learning draw).
+FOLLOWUP_LOGIT: dict[str, dict[int, float]] = {
+    "P01": {1: 0.2, 3: 0.7, 6: 0.6},
+    "P02": {1: 0.4, 3: 0.9, 6: 0.8},
+    "P03": {1: -0.3, 3: 0.0, 6: -0.2},
+}
+FOLLOWUP_SLOPE = 1.2
+
+
+def _followups(rng: np.random.Generator, months: pd.DatetimeIndex, enrollments: pd.DataFrame, staff_ids: np.ndarray, x: np.ndarray,
+               exit_date: np.ndarray) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Follow-ups 1, 3 and 6 months after the end of each trainee's first finished run (seed 000).
+
+    Every trainee whose first run ended (completed or failed the exam; not dropped, not in
+    progress) is followed up at each of 1, 3, 6 months after its end date that falls inside
+    the panel and before the trainee leaves. ``applied`` ~ Bernoulli(logistic(θ_{p,m} +
+    1.2 x_i)) — those who learned more apply it more; ``manager_rating`` = 3.2 + 0.5 x +
+    0.5 applied + N(0, 0.5²), one decimal, clipped to 1-5. Returns the table and the true
+    application probabilities (mean over the followed-up trainees) per program and month.
+    """
+    panel_end = (months[-1] + pd.offsets.MonthEnd(0)).to_datetime64()
+    first = enrollments.sort_values(["employee_id", "program_id", "start_date"], kind="stable").drop_duplicates(["employee_id", "program_id"])
+    first = first[first["status"].isin(["completed", "failed"])].reset_index(drop=True)
+    pos = pd.Series(np.arange(len(staff_ids)), index=staff_ids)
+    idx = pos[first["employee_id"].to_numpy()].to_numpy()
+    u = rng.random((len(first), len(FOLLOWUP_MONTHS)))
+    noise = rng.normal(0, 0.5, size=(len(first), len(FOLLOWUP_MONTHS)))
+    rows = []
+    prob: dict[str, dict[int, list[float]]] = {}
+    end = first["end_date"].to_numpy(dtype="datetime64[ns]")
+    for j, m in enumerate(FOLLOWUP_MONTHS):
+        due = (pd.DatetimeIndex(end) + pd.DateOffset(months=m)).to_numpy(dtype="datetime64[ns]")
+        leave = exit_date[idx]
+        ok = (due <= panel_end) & (np.isnat(leave) | (due < leave))
+        theta = first["program_id"].map(lambda p, m=m: FOLLOWUP_LOGIT[p][m]).to_numpy(float)
+        p_apply = 1 / (1 + np.exp(-(theta + FOLLOWUP_SLOPE * x[idx])))
+        applied = u[:, j] < p_apply
+        rating = np.clip(np.round(3.2 + 0.5 * x[idx] + 0.5 * applied + noise[:, j], 1), 1.0, 5.0)
+        for k in np.nonzero(ok)[0]:
+            rows.append((first["employee_id"].iat[k], first["program_id"].iat[k], m, bool(applied[k]), float(rating[k])))
+            prob.setdefault(first["program_id"].iat[k], {}).setdefault(m, []).append(float(p_apply[k]))
+    table = pd.DataFrame(rows, columns=["employee_id", "program_id", "months_after", "applied", "manager_rating"])
+    table = table.sort_values(["employee_id", "program_id", "months_after"], ignore_index=True)
+    truth = {p: {m: {"true_apply_probability": _r(np.mean(v)), "n": len(v)} for m, v in sorted(by_m.items())} for p, by_m in sorted(prob.items())}
+    return table, truth
+
+
+def _scorecard_truth(enrollments: pd.DataFrame, followups: dict[str, Any], programs: dict[str, Any]) -> dict[str, Any]:
+    """The generator's record of the scorecard metrics it controls, per program."""
+    out: dict[str, Any] = {
+        "definition": "per program, over every run in enrollments: completion_rate = completed / runs that ended (not in progress); "
+                      "exam_pass_rate = runs with exam_passed / runs with the exam taken; followups: the true probability of having "
+                      "applied the training at 1, 3, 6 months (mean over the trainees followed up; scrap learning = 1 - the 1-month value); "
+                      "kpi_change: the true effect at event times 1, 3, 6 (att_event_time)",
+        "programs": {},
+    }
+    for p, rows in enrollments.groupby("program_id"):
+        ended = rows["status"] != "in_progress"
+        sat = rows["exam_attempts"] > 0
+        passed = rows["exam_passed"].astype("boolean").fillna(False).astype(bool)
+        by_e = {int(r["event_time"]): r["att"] for r in programs[p]["att_event_time"]}
+        out["programs"][str(p)] = {
+            "runs": int(len(rows)),
+            "completion_rate": _r((rows["status"] == "completed").sum() / ended.sum()),
+            "exam_pass_rate": _r(passed.sum() / sat.sum()),
+            "followups": {str(m): v for m, v in followups.get(p, {}).items()},
+            "kpi_change": {str(m): by_e.get(m) for m in FOLLOWUP_MONTHS},
+        }
+    return out
 
 
 # --------------------------------------------------------------------------- #
