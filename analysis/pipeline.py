@@ -33,7 +33,7 @@ from analysis.data import DataValidationError, load_dataset
 from analysis.notebook_params import ParameterError, check_params_file
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
 from analysis.report import page_title
-from analysis.run_summary import rebuild_index, write_run_summary
+from analysis.run_summary import PAGE, rebuild_index, write_run_summary
 from analysis.upstream import input_fingerprints
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -230,7 +230,7 @@ def notebook_dependencies(path: Path) -> list[str]:
 def _write_skipped_page(html: Path, name: str, reason: str, run_label: str) -> None:
     """The page of a notebook that did not run: the reason, in words."""
     body = f"<h1>{escape(name)} — skipped</h1><p class=\"muted\">{escape(run_label)}</p><p>This notebook did not run: {escape(reason)}</p>"
-    html.write_text(_PAGE.format(title=escape(f"{name} — skipped"), body=body), encoding="utf-8")
+    html.write_text(PAGE.format(title=escape(f"{name} — skipped"), body=body), encoding="utf-8")
 
 
 def _execute_all(
