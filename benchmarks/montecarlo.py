@@ -26,6 +26,8 @@ the false-positive rate.
 :class:`analysis.sample.SampleConfig` off, and ``--kit-option`` once per named
 ``evaluate_program`` option (e.g. ``min_cohort_size=1``: no pooling of small training
 months), so a bias can be traced to the confound or the estimation choice behind it.
+``--variant 'K=V;K=V'`` runs a combination (SampleConfig fields go to the generator, the rest
+to ``evaluate_program``), e.g. ``--variant 'mean_reversion=false;anticipation=0'``.
 ``--sample-option KEY=VALUE`` (and its shorthand ``--cohorts N`` for ``n_cohorts``) changes
 :class:`~analysis.sample.SampleConfig` for every variant, e.g. ``mean_reversion=false``: data
 without the pre-training dip.
@@ -222,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run with each of these SampleConfig switches off (e.g. mean_reversion market_shocks)")  # fmt: skip
     parser.add_argument("--kit-option", nargs="+", default=[], metavar="KEY=VALUE",
                         help="also run with each of these evaluate_program options (e.g. min_cohort_size=1 anticipation=2)")  # fmt: skip
+    parser.add_argument("--variant", nargs="+", default=[], metavar="K=V;K=V",
+                        help="also run with these settings together; SampleConfig fields go to the generator, the rest"
+                             " to evaluate_program (e.g. 'mean_reversion=false;anticipation=0')")  # fmt: skip
     parser.add_argument("--sample-option", nargs="+", default=[], metavar="KEY=VALUE",
                         help="SampleConfig settings for every variant (e.g. mean_reversion=false n_cohorts=2)")  # fmt: skip
     parser.add_argument("--cohorts", type=int, default=None, help="SampleConfig.n_cohorts: training in this many months only")
@@ -246,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     for option in args.kit_option:
         key, _, value = option.partition("=")
         variants.append((f"kit {key}={value}", dict(common), {key: _literal(value)}))
+    sample_fields = {f.name for f in fields(SampleConfig)}
+    for spec in args.variant:
+        pairs = [part.partition("=") for part in spec.split(";") if part]
+        sample_over = {k: _literal(v) for k, _, v in pairs if k in sample_fields}
+        kit_over = {k: _literal(v) for k, _, v in pairs if k not in sample_fields}
+        variants.append((" + ".join(f"{k}={v}" for k, _, v in pairs), {**common, **sample_over}, kit_over))
     diagnostic = len(variants) > 1
     out = Path(args.out or RESULTS / ("montecarlo_ablation.md" if diagnostic else "montecarlo.md"))
     # One BLAS thread per worker: the worker processes are the parallelism.
