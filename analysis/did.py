@@ -1566,3 +1566,41 @@ def twfe_did(
     return TWFEResults(
         raw, terms={"_treated": "treated"}, cluster=cluster, n_clusters=n_cl, title="TWFE DiD", notes=[]
     )
+
+
+# --------------------------------------------------------------------------- #
+# Measured small-sample behaviour (benchmarks/results/montecarlo_small.md)
+# --------------------------------------------------------------------------- #
+#: Trainees per training month below which the kit's recommended estimate (small months
+#: pooled within their quarter, the default) has been biased towards zero in simulation.
+SMALL_COHORT_TRAINEES = 10
+#: Largest mean bias (% of the true effect, towards zero) measured below that size: P02 in
+#: 84 generated 500-employee companies (median 4 trainees per training month), -11.4%.
+SMALL_COHORT_MAX_BIAS_PCT = 11
+#: Where the two numbers come from.
+SMALL_COHORT_SOURCE = (
+    "kit Monte Carlo (benchmarks/montecarlo.py; 84 generated 500-employee and 62 generated "
+    "1,000-employee companies, results in benchmarks/results/montecarlo_small.md)"
+)
+
+
+def small_cohort_sentence(trainees_per_month: float) -> str | None:
+    """The page's warning when a program's median training month is below :data:`SMALL_COHORT_TRAINEES`.
+
+    Parameters
+    ----------
+    trainees_per_month : float
+        Median trainees per training month of the program (before pooling).
+
+    Returns
+    -------
+    str or None
+        One sentence, or ``None`` when the months are large enough.
+    """
+    if not np.isfinite(trainees_per_month) or trainees_per_month >= SMALL_COHORT_TRAINEES:
+        return None
+    return (
+        f"With fewer than {SMALL_COHORT_TRAINEES} trainees per training month this estimate has been "
+        f"biased by up to {SMALL_COHORT_MAX_BIAS_PCT}% (towards zero) in simulation ({SMALL_COHORT_SOURCE}); "
+        f"this program has a median of {trainees_per_month:.0f}."
+    )
