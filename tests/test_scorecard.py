@@ -285,7 +285,7 @@ ROI = pd.DataFrame({"program_id": ["P1"], "participants": [6], "cost_total": [15
 
 def test_kirkpatrick_ladder_levels(tiny) -> None:
     lad = kirkpatrick_ladder(tiny, att_by_program=ATT, roi_by_program=ROI, dynamic_profile=DYNAMIC, min_group_size=1).set_index("measure")
-    assert lad.loc["reaction score", "value"] == pytest.approx(4.0) and lad.loc["reaction score", "n"] == 4
+    assert lad.loc["reaction score", "value"] == pytest.approx(4.0) and lad.loc["reaction score", "people"] == 4
     assert lad.loc["response rate", "value"] == pytest.approx(4 / 6)
     assert lad.loc["exam pass rate", "value"] == pytest.approx(3 / 4)
     assert lad.loc["exam score", "value"] == pytest.approx(71.25)
@@ -311,9 +311,9 @@ def test_missing_results_say_not_yet_measured(tiny) -> None:
 
 def test_funnel_hand_counts(tiny) -> None:
     f = funnel(tiny, min_group_size=1).set_index("stage")
-    assert f.loc["trainees", "n"] == 6
-    assert f.loc["satisfied (L1)", "n"] == 3 and f.loc["passed the exam (L2)", "share"] == pytest.approx(3 / 6)
-    assert f.loc["applied on the job (L3)", "n"] == 2
+    assert f.loc["trainees", "people"] == 6
+    assert f.loc["satisfied (L1)", "people"] == 3 and f.loc["passed the exam (L2)", "share"] == pytest.approx(3 / 6)
+    assert f.loc["applied on the job (L3)", "people"] == 2
 
 
 def test_signals_strongest_and_weakest(card) -> None:
@@ -323,3 +323,25 @@ def test_signals_strongest_and_weakest(card) -> None:
     assert sig.strongest["attainment"].is_monotonic_decreasing and sig.weakest["attainment"].is_monotonic_increasing
     assert sig.weakest["attainment"].max() <= sig.strongest["attainment"].min()
     assert all(("trend" in s or "improving" in s or "worsening" in s or "periods" in s) for s in sig.strongest["sentence"])
+
+
+# ---------------------------------------------------------------- the page
+def test_build_report_with_upstream_results(tiny) -> None:
+    from analysis.scorecard.figures import attainment_chart, kirkpatrick_funnel, transfer_profile
+    from analysis.scorecard.page import UpstreamResults, build_scorecard_report, format_by_unit, truth_table
+
+    up = UpstreamResults(att_by_program=ATT, dynamic_profile=DYNAMIC, roi_by_program=ROI, sources={"02": "this run", "03": "this run"})
+    rep = build_scorecard_report(tiny, up, min_group_size=1)
+    assert (rep.ladder.loc[rep.ladder["level"] >= 4, "status"] == "measured").all()
+    assert rep.transfer.set_index(["months_after", "measure"]).loc[(3, "kpi_change_vs_comparison"), "value"] == 3.0
+    s = rep.scored
+    counts = s["status"].value_counts()
+    assert rep.headline.startswith(f"Of {len(s)} scorecard KPIs with data and a target, {counts.get('on track', 0)} are on track")
+    assert truth_table(tiny, rep) is None  # no ground_truth.json beside the tiny data
+    shown = format_by_unit(rep.ladder, ["value"])
+    assert shown.set_index("measure").loc["exam pass rate", "value"] == "75.0%"
+    assert shown.set_index("measure").loc["ROI", "value"] == "100.0%"
+    fig = attainment_chart(s)
+    assert fig.axes[0].get_title() == f"{counts.get('on track', 0)} of {len(s)} scored KPIs are on track, {counts.get('off track', 0)} off track"
+    assert "L4 +2.4 CNY/month" in " ".join(t.get_text() for t in kirkpatrick_funnel(rep.funnel, rep.ladder).axes[0].texts)
+    assert len(transfer_profile(rep.transfer).axes) == 1

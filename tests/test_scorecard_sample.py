@@ -38,5 +38,5 @@ def test_followup_application_recovers_the_true_probability(sample, truth) -> No
     for p, t in truth.items():
         for m, f in t["followups"].items():
             row = tr.loc[(p, int(m), "applied_share")]
-            assert row["n"] == f["n"]
+            assert row["people"] == f["n"]
             assert row["ci_low"] <= f["true_apply_probability"] <= row["ci_high"], (p, m)

@@ -39,7 +39,7 @@ def kirkpatrick_funnel(funnel: pd.DataFrame, ladder: pd.DataFrame | None = None,
         sub = funnel[funnel["stage"] == stage].set_index("program_id").reindex(programs)
         ypos = np.arange(len(programs)) + j * height
         ax.barh(ypos, sub["share"].fillna(0).to_numpy() * 100, height=height * 0.9, color=PALETTE[j % len(PALETTE)], label=stage)
-        for y, v, n in zip(ypos, sub["share"], sub["n"]):
+        for y, v, n in zip(ypos, sub["share"], sub["people"]):
             if np.isfinite(v):
                 ax.text(v * 100 + 1, y, f"{100 * v:.0f}% (n={n:,.0f})", va="center", fontsize=8)
     ax.set_yticks(np.arange(len(programs)) + height * (len(stages) - 1) / 2, programs)
