@@ -205,3 +205,18 @@ def test_invalid_perspective_and_target(tmp_path: Path) -> None:
     lib = load_library(_write(tmp_path, text))
     assert lib.broken["odd"].kind == "invalid" and "happiness" in lib.broken["odd"].message
     assert "lots" in lib.broken["odd_target"].message
+
+
+def test_readme_example_adds_a_kpi(tmp_path: Path, tiny) -> None:
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("no code changes:", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    example = yaml.safe_load(block)
+    text = DEFAULT_LIBRARY.read_text(encoding="utf-8")
+    agg_name, agg = next(iter(example["aggregates"].items()))
+    text = text.replace("aggregates:\n", f"aggregates:\n  {agg_name}: {{table: {agg['table']}, where: \"{agg['where']}\"}}\n", 1)
+    text += yaml.safe_dump(example["kpis"], sort_keys=False).replace("\n", "\n  ").join(["  ", ""]).rstrip(" ")
+    card = compute_scorecard(tiny, _write(tmp_path, text), min_group_size=1)
+    assert card.issues == []
+    assert card.value("dropout_rate", "2024-Q1") == pytest.approx(1 / 4)

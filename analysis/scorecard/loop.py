@@ -26,6 +26,10 @@ from scipy import stats
 __all__ = ["METRICS", "TRANSFER_MONTHS", "competency_change", "outcome_layer", "process_layer", "transfer_layer", "wilson_interval"]
 
 TRANSFER_MONTHS: tuple[int, ...] = (1, 3, 6)
+#: Display names of the transfer layer's measures.
+TRANSFER_MEASURES: dict[str, str] = {
+    "kpi_change_vs_comparison": "KPI change vs comparison group", "applied_share": "Applied on the job", "manager_rating": "Manager rating",
+}
 
 #: metric -> (layer, label, unit, definition). One agreed definition per metric.
 METRICS: dict[str, tuple[str, str, str, str]] = {
@@ -251,7 +255,7 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
     -------
     DataFrame
         One row per program, month and measure (``kpi_change_vs_comparison``,
-        ``applied_share``, ``manager_rating``): program_id, months_after, measure, value,
+        ``applied_share``, ``manager_rating``): program_id, months_after, measure, label, value,
         ci_low, ci_high, people, unit, definition, status (``measured`` / ``not yet measured``).
     """
     rows: list[dict[str, Any]] = []
@@ -296,4 +300,6 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
                          "ci_low": np.nan if small else float(r.mean()) - zq * se, "ci_high": np.nan if small else float(r.mean()) + zq * se,
                          "people": len(r), "unit": "points (1-5)", "definition": f"mean manager rating of on-the-job use at the {m}-month follow-up",
                          "status": "measured" if not small else "too few to report"})
-    return pd.DataFrame(rows, columns=["program_id", "months_after", "measure", "value", "ci_low", "ci_high", "people", "unit", "definition", "status"])
+    out = pd.DataFrame(rows, columns=["program_id", "months_after", "measure", "value", "ci_low", "ci_high", "people", "unit", "definition", "status"])
+    out.insert(3, "label", out["measure"].map(TRANSFER_MEASURES))
+    return out

@@ -182,16 +182,25 @@ def build_scorecard_report(dataset: Any, upstream: UpstreamResults | None = None
     )
 
 
-def format_by_unit(df: pd.DataFrame, columns: list[str], unit_col: str = "unit") -> pd.DataFrame:
+def format_by_unit(df: pd.DataFrame, columns: list[str], unit_col: str = "unit", *, bare: tuple[str, ...] = ("ci_low", "ci_high")) -> pd.DataFrame:
     """Write mixed-unit value columns as text, each row in its own unit (shares as %, CNY with separators).
 
     For tables whose rows carry different units (the scorecard, the ladder), which a
-    column-wise format cannot show; blanks stay blank.
+    column-wise format cannot show; blanks stay blank. Columns in ``bare`` (interval
+    bounds) are written without the unit's name, so an interval reads ``4.06 to 4.14``.
     """
     out = df.copy()
     for col in columns:
-        out[col] = [("" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format_value(float(v), str(u)))
-                    for v, u in zip(df[col], df[unit_col])]
+        texts = []
+        for v, u in zip(df[col], df[unit_col]):
+            if v is None or (isinstance(v, float) and not np.isfinite(v)):
+                texts.append("")
+                continue
+            text = format_value(float(v), str(u))
+            if col in bare and str(u) not in ("share", "CNY") and text.endswith(f" {u}"):
+                text = text[: -len(u) - 1]
+            texts.append(text)
+        out[col] = texts
     return out
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis.scorecard.balanced import ScorecardResult
 from analysis.scorecard.kirkpatrick import NOT_MEASURED
+from analysis.scorecard.library import PERSPECTIVE_LABELS
 from analysis.scorecard.tdrp import attainment
 
 __all__ = ["Signals", "format_value", "signals"]
@@ -58,7 +59,7 @@ class Signals:
 
 def _sentence(row: pd.Series) -> str:
     trend = row["trend"] if row["trend"] else "trend unknown"
-    return (f"{row['label']} ({row['perspective'].replace('_', ' ')}): {format_value(row['last_actual'], row['unit'])} in {row['last_period']} "
+    return (f"{row['label']} ({PERSPECTIVE_LABELS.get(row['perspective'], row['perspective'])}): {format_value(row['last_actual'], row['unit'])} in {row['last_period']} "
             f"against a target of {format_value(row['target'], row['unit'])} — {row['status']}; {trend}.")
 
 
