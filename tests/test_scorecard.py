@@ -291,7 +291,7 @@ def test_kirkpatrick_ladder_levels(tiny) -> None:
     assert lad.loc["exam score", "value"] == pytest.approx(71.25)
     assert lad.loc["c1 gain", "value"] == pytest.approx(0.5) and lad.loc["c1 gain", "level"] == 2
     assert lad.loc["c1 change vs comparison", "value"] == pytest.approx(0.5) and lad.loc["c1 change vs comparison", "level"] == 3
-    assert lad.loc["applied at 1 months", "value"] == pytest.approx(1 / 3)
+    assert lad.loc["applied at 1 month", "value"] == pytest.approx(1 / 3)
     assert lad.loc["KPI change at 3 months vs comparison", "value"] == 3.0
     l4 = lad[lad["level"] == 4].iloc[0]
     assert (l4["value"], l4["ci_low"], l4["ci_high"], l4["status"]) == (2.4, 1.4, 3.4, "measured")
@@ -345,3 +345,20 @@ def test_build_report_with_upstream_results(tiny) -> None:
     assert fig.axes[0].get_title() == f"{counts.get('on track', 0)} of {len(s)} scored KPIs are on track, {counts.get('off track', 0)} off track"
     assert "L4 +2.4 CNY/month" in " ".join(t.get_text() for t in kirkpatrick_funnel(rep.funnel, rep.ladder).axes[0].texts)
     assert len(transfer_profile(rep.transfer).axes) == 1
+
+
+def test_row_order_does_not_matter(tiny, card) -> None:
+    shuffled = {name: df.sample(frac=1.0, random_state=3) for name, df in tiny.tables.items()}
+    other = compute_scorecard(shuffled, min_group_size=1)
+    pd.testing.assert_frame_equal(card.values, other.values)
+
+
+def test_money_inputs_scale(tiny, card) -> None:
+    tables = dict(tiny.tables)
+    inputs = tables["scorecard_inputs"].copy()
+    rev = inputs["kpi"] == "training_revenue"
+    inputs.loc[rev, ["value", "target"]] *= 7.0
+    tables["scorecard_inputs"] = inputs
+    scaled = compute_scorecard(tables, min_group_size=1)
+    assert scaled.value("revenue_per_employee", "2024-Q2") == pytest.approx(7 * card.value("revenue_per_employee", "2024-Q2"))
+    assert scaled.value("revenue_attainment", "2024-Q2") == pytest.approx(card.value("revenue_attainment", "2024-Q2"))  # a ratio

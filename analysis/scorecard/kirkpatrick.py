@@ -77,7 +77,9 @@ def kirkpatrick_ladder(data: Any, *, att_by_program: pd.DataFrame | None = None,
     z = stats.norm.ppf(0.5 + level / 2)
     enr = t["enrollments"]
     comp = competency_change(t, level=level, min_group_size=min_group_size)
-    transfer = transfer_layer(dynamic_profile, t.get("followups"), level=level, min_group_size=min_group_size)
+    defs = t.get("kpi_definitions")
+    units = dict(zip(defs["kpi"].astype(str), defs["unit"].astype(str))) if defs is not None else None
+    transfer = transfer_layer(dynamic_profile, t.get("followups"), level=level, min_group_size=min_group_size, units=units)
     rows: list[dict[str, Any]] = []
 
     def add(p: str, lvl: int, measure: str, value: float, lo: float, hi: float, n: float, unit: str, definition: str, status: str | None = None) -> None:
@@ -122,7 +124,7 @@ def kirkpatrick_ladder(data: Any, *, att_by_program: pd.DataFrame | None = None,
             a = tr[(tr["measure"] == "applied_share") & (tr["months_after"] == months)]
             if len(a):
                 a0 = a.iloc[0]
-                add(p, 3, f"applied at {months} months", float(a0["value"]), float(a0["ci_low"]), float(a0["ci_high"]), float(a0["people"]), "share",
+                add(p, 3, f"applied at {months} month{'s' if months != 1 else ''}", float(a0["value"]), float(a0["ci_low"]), float(a0["ci_high"]), float(a0["people"]), "share",
                     str(a0["definition"]))
         if not (tr["measure"] == "applied_share").any():
             add(p, 3, "applied on the job", np.nan, np.nan, np.nan, np.nan, "share", "no follow-ups in the dataset", NOT_MEASURED)

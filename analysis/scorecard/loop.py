@@ -231,7 +231,8 @@ def _band(row: pd.Series) -> str:
 
 
 def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame | None = None, *,
-                   months: Sequence[int] = TRANSFER_MONTHS, level: float = 0.95, min_group_size: int = 5) -> pd.DataFrame:
+                   months: Sequence[int] = TRANSFER_MONTHS, level: float = 0.95, min_group_size: int = 5,
+                   units: dict[str, str] | None = None) -> pd.DataFrame:
     """KPI change and application 1, 3 and 6 months after training, against the comparison group.
 
     Parameters
@@ -250,6 +251,8 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
         Coverage of the application share's Wilson interval.
     min_group_size : int
         Follow-ups of fewer trainees than this are blanked.
+    units : dict, optional
+        KPI -> unit (``kpi_definitions``), for the KPI rows' unit (default: the KPI's name).
 
     Returns
     -------
@@ -273,8 +276,9 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
             if len(d):
                 r = d.iloc[0]
                 rows.append({"program_id": p, "months_after": m, "measure": "kpi_change_vs_comparison", "value": float(r["att"]),
-                             "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]), "people": np.nan, "unit": str(r.get("kpi", "")),
-                             "definition": f"effect on {r.get('kpi', 'the KPI')} {m} month(s) after the training month against employees not "
+                             "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]), "people": np.nan,
+                             "unit": (units or {}).get(str(r.get("kpi", "")), str(r.get("kpi", ""))),
+                             "definition": f"effect on {r.get('kpi', 'the KPI')} {m} month{'s' if m != 1 else ''} after the training month against employees not "
                                            f"trained (notebook 02's event-time effect; {_band(r)})", "status": "measured"})
             else:
                 rows.append({"program_id": p, "months_after": m, "measure": "kpi_change_vs_comparison", "value": np.nan, "ci_low": np.nan,
@@ -290,7 +294,7 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
             small = n_app < min_group_size
             rows.append({"program_id": p, "months_after": m, "measure": "applied_share", "value": np.nan if small else k / n_app if n_app else np.nan,
                          "ci_low": np.nan if small else lo, "ci_high": np.nan if small else hi, "people": n_app, "unit": "share",
-                         "definition": f"trainees who say (and whose manager confirms) they have applied the training, at the {m}-month follow-up",
+                         "definition": f"trainees the follow-up found applying the training on the job, at the {m}-month follow-up",
                          "status": "measured" if not small else "too few to report"})
             r = pd.to_numeric(f.get("manager_rating", pd.Series(dtype=float)), errors="coerce").dropna()
             se = float(r.std(ddof=1) / np.sqrt(len(r))) if len(r) > 1 else np.nan

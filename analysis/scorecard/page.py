@@ -172,10 +172,12 @@ def build_scorecard_report(dataset: Any, upstream: UpstreamResults | None = None
     ladder = kirkpatrick_ladder(dataset, att_by_program=up.att_by_program, roi_by_program=up.roi_by_program, dynamic_profile=up.dynamic_profile,
                                 min_group_size=min_group_size)
     t = dataset.tables if hasattr(dataset, "tables") else dataset
+    defs = t.get("kpi_definitions")
+    units = dict(zip(defs["kpi"].astype(str), defs["unit"].astype(str))) if defs is not None else None
     return ScorecardReport(
         scorecard=card, ladder=ladder, funnel=funnel(dataset, min_group_size=min_group_size),
         process=process_layer(dataset, min_group_size=min_group_size), outcome=outcome_layer(dataset, min_group_size=min_group_size),
-        transfer=transfer_layer(up.dynamic_profile, t.get("followups"), min_group_size=min_group_size),
+        transfer=transfer_layer(up.dynamic_profile, t.get("followups"), min_group_size=min_group_size, units=units),
         competency=competency_change(dataset, min_group_size=min_group_size),
         scrap=scrap_learning(t.get("followups"), t.get("costs"), min_group_size=min_group_size),
         signals=signals(card, ladder), upstream=up, on_track=on_track, at_risk=at_risk,
@@ -235,12 +237,12 @@ def truth_table(dataset: Any, report: ScorecardReport) -> pd.DataFrame | None:
             key = (int(m), "applied_share")
             if key in tr.index:
                 r = tr.loc[key]
-                rows.append({"program_id": p, "metric": f"applied at {m} months", "computed": r["value"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                rows.append({"program_id": p, "metric": f"applied at {m} month{'s' if str(m) != '1' else ''}", "computed": r["value"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
                              "true_value": f["true_apply_probability"], "unit": "share"})
         for m, v in t.get("kpi_change", {}).items():
             key = (int(m), "kpi_change_vs_comparison")
             if key in tr.index and tr.loc[key, "status"] == "measured" and v is not None:
                 r = tr.loc[key]
-                rows.append({"program_id": p, "metric": f"KPI change at {m} months", "computed": r["value"], "ci_low": r["ci_low"],
+                rows.append({"program_id": p, "metric": f"KPI change at {m} month{'s' if str(m) != '1' else ''}", "computed": r["value"], "ci_low": r["ci_low"],
                              "ci_high": r["ci_high"], "true_value": v, "unit": str(r["unit"])})
     return pd.DataFrame(rows, columns=["program_id", "metric", "computed", "ci_low", "ci_high", "true_value", "unit"])
