@@ -343,7 +343,7 @@ def test_build_report_with_upstream_results(tiny) -> None:
     assert shown.set_index("measure").loc["ROI", "value"] == "100.0%"
     fig = attainment_chart(s)
     assert fig.axes[0].get_title() == f"{counts.get('on track', 0)} of {len(s)} scored KPIs are on track, {counts.get('off track', 0)} off track"
-    assert "L4 +2.4 CNY/month" in " ".join(t.get_text() for t in kirkpatrick_funnel(rep.funnel, rep.ladder).axes[0].texts)
+    assert "L4 +¥2 per month" in " ".join(t.get_text() for t in kirkpatrick_funnel(rep.funnel, rep.ladder).axes[0].texts)
     assert len(transfer_profile(rep.transfer).axes) == 1
 
 

@@ -226,10 +226,7 @@ def format_by_unit(df: pd.DataFrame, columns: list[str], unit_col: str = "unit",
             if v is None or (isinstance(v, float) and not np.isfinite(v)):
                 texts.append("")
                 continue
-            text = format_value(float(v), str(u))
-            if col in bare and str(u) not in ("share", "CNY") and text.endswith(f" {u}"):
-                text = text[: -len(u) - 1]
-            texts.append(text)
+            texts.append(format_value(float(v), str(u), bare=col in bare))
         out[col] = texts
     return out
 

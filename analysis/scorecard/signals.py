@@ -22,17 +22,21 @@ from analysis.scorecard.tdrp import attainment
 __all__ = ["Signals", "format_value", "signals"]
 
 
-def format_value(value: float, unit: str) -> str:
-    """A KPI value for people: shares as percentages, CNY with separators, days and points with one decimal."""
+def format_value(value: float, unit: str, *, bare: bool = False) -> str:
+    """A KPI value for people: shares as percentages, CNY with separators, other units with 3-4 significant digits.
+
+    ``bare`` leaves out a unit's name (not % or ¥), for the bounds of an interval.
+    """
     if value is None or not np.isfinite(value):
         return "n/a"
     if unit == "share":
         return f"{100 * value:.1f}%"
     if unit == "CNY":
         return f"¥{value:,.0f}" if value >= 0 else f"-¥{abs(value):,.0f}"
+    suffix = "" if bare else f" {unit}"
     if abs(value) >= 1000:
-        return f"{value:,.0f} {unit}".strip()
-    return f"{value:,.1f} {unit}".strip() if abs(value) >= 10 else f"{value:,.2f} {unit}".strip()
+        return f"{value:,.0f}{suffix}".rstrip()
+    return (f"{value:,.1f}{suffix}" if abs(value) >= 10 else f"{value:,.2f}{suffix}").rstrip()
 
 
 @dataclass
