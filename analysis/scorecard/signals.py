@@ -98,9 +98,15 @@ def signals(scorecard: ScorecardResult, ladder: pd.DataFrame | None = None, *, k
         df["sentence"] = [_sentence(r) for _, r in df.iterrows()]
     missing: list[str] = []
     no_data = t[t["status"] == "no data"]
-    if len(no_data):
-        missing.append(f"{len(no_data)} KPI{'s' if len(no_data) != 1 else ''} of the library have no data yet (add them to scorecard_inputs): "
-                       + ", ".join(no_data["label"]) + ".")
+    from_inputs = no_data["note"].astype(str).str.startswith("no data: scorecard_inputs")
+    if from_inputs.any():
+        n = int(from_inputs.sum())
+        missing.append(f"{n} KPI{'s' if n != 1 else ''} of the library need figures no export of the kit holds (add them to scorecard_inputs): "
+                       + ", ".join(no_data.loc[from_inputs, "label"]) + ".")
+    if (~from_inputs).any():
+        n = int((~from_inputs).sum())
+        missing.append(f"{n} KPI{'s' if n != 1 else ''} computed from the kit's tables have no value (a table or column is missing, or too "
+                       "few people in every period): " + ", ".join(no_data.loc[~from_inputs, "label"]) + ".")
     broken = t[t["status"] == "broken"]
     for _, r in broken.iterrows():
         missing.append(f"{r['label']} could not be computed: {r['note']}")
