@@ -811,9 +811,19 @@ def _load_table(
     path = _find_file(folder, spec.name, mapping, workbooks)
     if path is None:
         if spec.required:
+            spare = {p: [x for x in sheets if x not in TABLES] for p, sheets in workbooks.items()}
+            spare = {p: sheets for p, sheets in spare.items() if sheets}
+            books = "; ".join(f"{p.name} (sheets {', '.join(map(repr, sheets))})" for p, sheets in spare.items())
+            first = next(iter(spare.items()), None)
             raise DataValidationError(
                 f"table {spec.name}: file {spec.name}.csv (or .xlsx, .parquet, or a workbook sheet named {spec.name!r}) is missing from {folder}; "
-                f"it is required (columns: {', '.join(spec.required_columns)})",
+                f"it is required (columns: {', '.join(spec.required_columns)})"
+                + (
+                    f". The folder's workbooks {books} have no sheet {spec.name!r}: name the one to read in mapping.yaml, "
+                    f"e.g. files: {{{spec.name}: {{path: {first[0].name}, sheet: {first[1][-1]}}}}}"
+                    if first
+                    else ""
+                ),
                 table=spec.name,
             )
         return None
