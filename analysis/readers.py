@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 import zipfile
@@ -268,13 +269,26 @@ def _pick_sheet(names: list[str], table: str, sheet: str | None) -> str:
     )
 
 
-def _read_xlsx(data: bytes, *, table: str, sheet: str | None) -> RawTable:
+#: The last workbook opened, by the sha256 of its bytes: one workbook holding every table is parsed once.
+_LAST_BOOK: dict[str, Any] = {}
+
+
+def _open_workbook(data: bytes) -> Any:
     import openpyxl
 
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except Exception as exc:  # noqa: BLE001 - a damaged workbook raises many types
-        raise ReadError(f"is an Excel workbook that cannot be opened ({type(exc).__name__}: {exc}); open and re-save it in Excel") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in _LAST_BOOK:
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        except Exception as exc:  # noqa: BLE001 - a damaged workbook raises many types
+            raise ReadError(f"is an Excel workbook that cannot be opened ({type(exc).__name__}: {exc}); open and re-save it in Excel") from None
+        _LAST_BOOK.clear()
+        _LAST_BOOK[digest] = book
+    return _LAST_BOOK[digest]
+
+
+def _read_xlsx(data: bytes, *, table: str, sheet: str | None) -> RawTable:
+    wb = _open_workbook(data)
     name = _pick_sheet(list(wb.sheetnames), table, sheet)
     ws = wb[name]
     where = f"sheet {name!r}"
@@ -289,7 +303,6 @@ def _read_xlsx(data: bytes, *, table: str, sheet: str | None) -> RawTable:
             f"{column_letter(merged.min_col)}{merged.min_row}; unmerge them and fill every cell"
         )
     rows = list(ws.iter_rows(values_only=True))
-    wb.close()
     if not rows or all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[0]):
         if not any(any(v is not None for v in r) for r in rows):
             raise ReadError(f"{where}: the sheet is empty (no header, no rows); expected a header in row 1 and at least one row — the table is empty")
