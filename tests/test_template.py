@@ -133,3 +133,8 @@ def test_run_with_an_unknown_parameter_exits_2_before_any_run_folder(tmp_path: P
     params.write_text("[not, a, mapping]\n", encoding="utf-8")
     assert main(["run", "--data", str(ROOT / "data" / "sample"), "--params", str(params), "--out", str(out)]) == 2
     assert "expected keys and values" in capsys.readouterr().err and not out.exists()
+
+
+def test_every_contract_column_has_an_example() -> None:
+    for name, spec in TABLES.items():
+        assert set(EXAMPLES[name]) == {c.name for c in spec.columns}, name
