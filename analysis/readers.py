@@ -314,7 +314,7 @@ def _read_xlsx(data: bytes, *, table: str, sheet: str | None) -> RawTable:
     for j in used:
         if header[j] in (None, "", "nan"):
             filled = next(i for i, r in enumerate(grid[1:], start=2) if r[j] is not None)
-            raise ReadError(f"{where}: column {column_letter(j + 1)} has values (e.g. cell {column_letter(j + 1)}{filled}) but no header in cell {column_letter(j + 1)}1; name the column or delete it")
+            raise ReadError(f"{where}: column {column_letter(j + 1)} has values (e.g. cell {column_letter(j + 1)}{filled}) but no header in cell {column_letter(j + 1)}1; name the column or delete it (a title row above the headers? the headers belong in row 1)")
     names = [str(header[j]) for j in used]
     twice = sorted({h for h in names if names.count(h) > 1})
     if twice:

@@ -447,3 +447,15 @@ def test_cr_only_file_in_run_is_read_not_a_crash(tmp_path: Path, capsys: pytest.
     assert "Traceback" not in out.err + out.out and "table programs" in out.out
     (run_json,) = (tmp_path / "reports").glob("*/run.json")
     assert '"status": "failed"' in run_json.read_text(encoding="utf-8")
+
+
+def test_readme_formats_example_is_a_valid_mapping(tmp_path: Path) -> None:
+    from analysis.validation import Mapping, NumberFormat
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("how the file writes\nnumbers and dates", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "mapping.yaml").write_text(block, encoding="utf-8")
+    mapping = Mapping.read(tmp_path / "mapping.yaml")
+    assert mapping.sheets == {"employees": "在职"} and mapping.files["kpi_monthly"] == "月度绩效.csv"
+    assert mapping.number_formats["kpi_monthly"] == NumberFormat(",", ".")
+    assert mapping.date_format("kpi_monthly", "month") == "YYYY/M"
