@@ -69,12 +69,12 @@ class RawTable:
 
 
 def sniff(data: bytes) -> str:
-    """What a file's bytes are: ``"xlsx"``, ``"xls"``, ``"zip"``, ``"parquet"`` or ``"text"``."""
+    """What a file's bytes are: ``"xlsx"``, ``"xls"``, ``"zip"``, ``"damaged zip"``, ``"parquet"`` or ``"text"``."""
     if data.startswith(_ZIP):
         try:
             names = zipfile.ZipFile(io.BytesIO(data)).namelist()
         except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-            return "zip"
+            return "damaged zip"
         return "xlsx" if "xl/workbook.xml" in names else "zip"
     if data.startswith(_OLE):
         return "xls"
@@ -83,14 +83,14 @@ def sniff(data: bytes) -> str:
     return "text"
 
 
-def workbook_sheets(data: bytes) -> list[str]:
-    """Names of the worksheets of a workbook's bytes (empty when it cannot be opened)."""
+def workbook_sheets(data: bytes) -> list[str] | None:
+    """Names of the worksheets of a workbook's bytes (None when it cannot be opened)."""
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    except Exception:  # noqa: BLE001 - a broken workbook is reported when it is read
-        return []
+    except Exception:  # noqa: BLE001 - a broken workbook is reported by the caller
+        return None
     try:
         return list(wb.sheetnames)
     finally:
@@ -129,6 +129,9 @@ def read_table(data: bytes, file: str, *, table: str, sheet: str | None = None) 
         )
     if kind == "zip":
         raise ReadError("is a ZIP archive, not a table; unpack it and put the table files in the folder")
+    if kind == "damaged zip":
+        what = "an Excel workbook" if suffix in ("xlsx", "xlsm") else "a ZIP archive (an Excel workbook is one)"
+        raise ReadError(f"is {what} that is damaged or cut short and cannot be opened; export or copy it again")
     if kind == "xlsx":
         raw = _read_xlsx(data, table=table, sheet=sheet)
         if suffix not in ("xlsx", "xlsm"):

@@ -150,6 +150,8 @@ def test_nul_bytes_xls_and_zip_are_refused_by_their_bytes(tiny_dataset_dir: Path
         z.writestr("programs.csv", TINY_TABLES["programs"])
     path.write_bytes(buffer.getvalue())
     assert "ZIP archive" in str(_refused(tiny_dataset_dir))
+    path.write_bytes(buffer.getvalue()[:-30])  # cut short, as an interrupted copy leaves it
+    assert "table programs (file programs.csv) is a ZIP archive (an Excel workbook is one) that is damaged or cut short" in str(_refused(tiny_dataset_dir))
 
 
 # --------------------------------------------------------------------------- dates
@@ -459,3 +461,20 @@ def test_readme_formats_example_is_a_valid_mapping(tmp_path: Path) -> None:
     assert mapping.sheets == {"employees": "在职"} and mapping.files["kpi_monthly"] == "月度绩效.csv"
     assert mapping.number_formats["kpi_monthly"] == NumberFormat(",", ".")
     assert mapping.date_format("kpi_monthly", "month") == "YYYY/M"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(at=st.floats(0, 1), junk=st.binary(min_size=1, max_size=64), truncate=st.booleans())
+def test_corrupted_workbook_loads_or_raises_a_validation_error(tmp_path_factory: pytest.TempPathFactory, at: float, junk: bytes, truncate: bool) -> None:
+    folder = write_tiny_dataset(tmp_path_factory.mktemp("book"))
+    _to_workbooks(folder, one_book="hr.xlsx")
+    path = folder / "hr.xlsx"
+    data = path.read_bytes()
+    i = int(at * len(data))
+    path.write_bytes(data[:i] if truncate else data[:i] + junk + data[i + len(junk):])
+    try:
+        load_dataset(folder)
+    except DataValidationError as exc:
+        assert exc.table and str(exc)
+        if truncate and 4 <= i < len(data) - 100:
+            assert "hr.xlsx" in str(exc) and "damaged or cut short" in str(exc)
