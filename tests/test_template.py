@@ -112,13 +112,13 @@ def test_unknown_and_mistyped_parameters_are_usage_errors() -> None:
     with pytest.raises(ParameterError) as info:
         check_parameters(notebooks, {}, {"02_training_attribution": {"n_bootstrap": 199}})
     assert "notebook 02_training_attribution has no parameter 'n_bootstrap'" in str(info.value) and "n_boot (int, default 999)" in str(info.value)
-    with pytest.raises(ParameterError, match="'controls' is not a parameter of any notebook of this run"):
+    with pytest.raises(ParameterError, match="'controls' is not a parameter of any notebook"):
         check_parameters(notebooks, {"controls": ["market_index"]}, {})
     with pytest.raises(ParameterError, match=r"parameter 'n_boot': expected n_boot \(int, default 999\); got 'lots'"):
         check_parameters(notebooks, {}, {"02_training_attribution": {"n_boot": "lots"}})
     with pytest.raises(ParameterError, match="got 2.5"):
         check_parameters(notebooks, {"min_group_size": 2.5}, {})
-    with pytest.raises(ParameterError, match="'02_attribution' is not a notebook of this run"):
+    with pytest.raises(ParameterError, match="'02_attribution' is not a notebook in the notebooks folder"):
         check_parameters(notebooks, {}, {"02_attribution": {"n_boot": 9}})
 
 
