@@ -406,7 +406,9 @@ class Table:
             return "wrap" if shown[col].str.len().max() > WRAP_AFTER else "txt"
 
         classes = pd.DataFrame({col: [cls(col)] * len(shown) for col in shown.columns}, index=shown.index)
+        # data strings never become markup: cells, column labels and the caption are escaped
         styler = shown.style.hide(axis="index").set_uuid(self.uuid).set_td_classes(classes)
+        styler = styler.format(escape="html").format_index(escape="html", axis=1)
         styler = styler.set_table_attributes('class="kit-table"').set_table_styles([
             {"selector": "", "props": "border-collapse: collapse; font-size: 0.85rem; table-layout: auto; margin: 0.4rem 0 1rem 0; max-width: 100%;"},
             {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; padding: 0.2rem 0;"},
@@ -417,7 +419,7 @@ class Table:
             {"selector": "td.wrap", "props": "text-align: left; white-space: normal; min-width: 14em; max-width: 30em; overflow-wrap: anywhere;"},
         ])  # fmt: skip
         if self.caption:
-            styler = styler.set_caption(self.caption)
+            styler = styler.set_caption(escape(self.caption))
         return styler
 
     def _repr_html_(self) -> str:

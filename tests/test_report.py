@@ -250,3 +250,10 @@ def test_text_cells_that_read_as_numbers_align_right() -> None:
     html = format_table(pd.DataFrame({"month": ["2024-04"], "P01": ["1,026"], "P02": ["<5"], "group": ["Sales"]})).to_html()
     assert 'class="data row0 col1 num"' in html and 'class="data row0 col2 num"' in html and 'class="data row0 col3 txt"' in html
     assert readable("first training month") == "First training month"
+
+
+def test_data_strings_never_become_markup() -> None:
+    hostile = "<script>alert(1)</script>"
+    html = format_table(pd.DataFrame({hostile: ["x"], "department": [hostile]}), caption=hostile).to_html()
+    assert hostile not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3, "cell, column label and caption"
