@@ -30,10 +30,11 @@ from jupyter_client.manager import KernelManager
 from traitlets import default
 
 from analysis.data import DataValidationError, load_dataset
+from analysis.notebook_params import ParameterError, check_params_file
+from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
 from analysis.report import page_title
-from analysis.privacy import DEFAULT_MIN_GROUP_SIZE
-from analysis.run_summary import rebuild_index, write_run_summary
-from analysis.validation import sha256_file
+from analysis.run_summary import PAGE, rebuild_index, write_run_summary
+from analysis.upstream import input_fingerprints
 
 TEMPLATES = Path(__file__).parent / "templates"
 KEY_PACKAGES = (
@@ -54,6 +55,7 @@ class NotebookRun:
     html: str | None = None
     ipynb: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    depends_on: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -163,12 +165,7 @@ def hash_inputs(folder: Path) -> dict[str, str]:
     dict of str to str
         Path relative to ``folder`` (POSIX) -> hex digest, in name order.
     """
-    found = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-            found[rel.as_posix()] = sha256_file(path)
-    return found
+    return input_fingerprints(folder)
 
 
 def render_html(ipynb: Path, html: Path, run_label: str) -> None:
@@ -212,26 +209,87 @@ def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
     return leaks
 
 
+def notebook_dependencies(path: Path) -> list[str]:
+    """Notebooks a notebook depends on: ``metadata.kit.depends_on`` (names without ``.ipynb``).
+
+    Parameters
+    ----------
+    path : Path
+        The notebook file.
+
+    Returns
+    -------
+    list of str
+        Declared dependencies, in the order written (empty when none are declared).
+    """
+    meta = json.loads(path.read_text(encoding="utf-8")).get("metadata") or {}
+    deps = (meta.get("kit") or {}).get("depends_on") or []
+    return [deps] if isinstance(deps, str) else [str(d).removesuffix(".ipynb") for d in deps]
+
+
+def _write_skipped_page(html: Path, name: str, reason: str, run_label: str) -> None:
+    """The page of a notebook that did not run: the reason, in words."""
+    body = f"<h1>{escape(name)} — skipped</h1><p class=\"muted\">{escape(run_label)}</p><p>This notebook did not run: {escape(reason)}</p>"
+    html.write_text(PAGE.format(title=escape(f"{name} — skipped"), body=body), encoding="utf-8")
+
+
 def _execute_all(
     notebooks: list[Path], items: list[NotebookRun], folder: Path, notebooks_dir: Path, global_params: dict[str, Any],
     per_notebook: dict[str, dict[str, Any]], data_dir: Path, jobs: int, say: Any, t_run: float,
 ) -> None:  # fmt: skip
-    """Execute and render the notebooks in a process pool, reporting progress as they finish."""
+    """Execute and render the notebooks in dependency order, independent ones side by side.
+
+    A notebook starts once every notebook it depends on (``metadata.kit.depends_on``, among the
+    notebooks of this run) has run through; a dependency outside the run is the notebook's own
+    business (:func:`analysis.upstream.load_upstream` finds or computes it). When a dependency
+    failed or was skipped, the notebook is ``skipped`` with the reason on its page and in
+    ``run.json``; notebooks caught in a dependency cycle are skipped too.
+    """
     heartbeat = 30.0
+    names = {nb.stem for nb in notebooks}
+    paths = {item.name: nb for nb, item in zip(notebooks, items, strict=True)}
+    waiting = list(items)
+    by_name = {item.name: item for item in items}
+    for item in items:
+        item.depends_on = notebook_dependencies(paths[item.name])
+        item.parameters = {
+            **global_params, **per_notebook.get(item.name, {}), "data_dir": str(data_dir), "output_dir": str(folder.resolve()),
+        }  # fmt: skip
+        item.ipynb = paths[item.name].name
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: dict[Future, NotebookRun] = {}
-        for nb, item in zip(notebooks, items, strict=True):
-            item.parameters = {
-                **global_params, **per_notebook.get(nb.stem, {}), "data_dir": str(data_dir), "output_dir": str(folder.resolve()),
-            }  # fmt: skip
-            item.ipynb = nb.name
-            future = pool.submit(
-                _execute, str(nb), str(folder / nb.name), item.parameters, str(notebooks_dir),
-                str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
-            )  # fmt: skip
-            pending[future] = item
-        say(f"  running {', '.join(i.name for i in items[: max(1, jobs)])}" + (f" (+{len(items) - jobs} queued)" if len(items) > jobs else ""))
-        while pending:
+        while waiting or pending:
+            for item in list(waiting):
+                deps = [d for d in item.depends_on if d in names]
+                broken = [d for d in deps if by_name[d].status in ("failed", "skipped")]
+                if broken:
+                    what = ", ".join(f"{d} ({by_name[d].status})" for d in broken)
+                    item.status, item.error = "skipped", f"skipped: it depends on {what}, so its inputs do not exist in this run"
+                elif all(by_name[d].status == "ok" for d in deps):
+                    nb = paths[item.name]
+                    future = pool.submit(
+                        _execute, str(nb), str(folder / nb.name), item.parameters, str(notebooks_dir),
+                        str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
+                    )  # fmt: skip
+                    pending[future] = item
+                    item.status = "running"
+                    after = f" (after {', '.join(deps)})" if deps else ""
+                    say(f"  [{time.perf_counter() - t_run:5.0f} s] start  {item.name}{after}")
+                else:
+                    continue
+                waiting.remove(item)
+            if not pending:
+                for item in waiting:  # nothing runs and nothing can start: a dependency cycle
+                    item.status = "skipped"
+                    item.error = "skipped: circular dependency among " + ", ".join(sorted(i.name for i in waiting))
+                waiting = []
+            for item in items:
+                if item.status == "skipped" and item.html is None:
+                    _write_skipped_page(folder / f"{item.name}.html", item.name, item.error or "", f"{folder.name} · {item.name}")
+                    item.html = f"{item.name}.html"
+                    say(f"  [{time.perf_counter() - t_run:5.0f} s] {item.error.replace('skipped: ', 'skipped ' + item.name + ': ')}")
+            if not pending:
+                break
             done, _ = wait(pending, timeout=heartbeat, return_when=FIRST_COMPLETED)
             elapsed = time.perf_counter() - t_run
             if not done:
@@ -274,7 +332,7 @@ def run(
     notebooks_dir : str or Path
         Folder of the notebooks.
     jobs : int
-        Notebooks executed at once (they do not depend on each other).
+        Notebooks executed at once (those that do not depend on each other run side by side).
     min_group_size : int
         Smallest group shown in any table or figure (a parameter of every notebook).
     echo : bool
@@ -287,6 +345,7 @@ def run(
     say = print if echo else (lambda *a, **k: None)
     started = datetime.now()
     out, data_dir, notebooks_dir = Path(out), Path(data_dir).resolve(), Path(notebooks_dir).resolve()
+    check_params_file(params_file, [nb for nb in sorted(notebooks_dir.glob("*.ipynb")) if not only or any(nb.stem == o or nb.stem.startswith(o) for o in only)])
     out.mkdir(parents=True, exist_ok=True)
     folder = _new_run_folder(out, data_dir.name, started)
     global_params, per_notebook = _read_params(params_file)
@@ -318,13 +377,18 @@ def run(
     except DataValidationError as exc:
         result.status, result.error = "failed", f"data validation failed: {exc}"
         say(f"  data validation failed:\n{exc}")
+    except Exception as exc:  # noqa: BLE001 - an input the reader chokes on is a recorded failed run, never a traceback
+        result.status, result.error = "failed", f"data could not be read: {type(exc).__name__}: {exc}"
+        say(f"  {result.error}")
     if result.ok and not notebooks:
         result.status, result.error = "failed", f"no notebooks in {notebooks_dir}" + (f" match --only {' '.join(only)}" if only else "")
     if result.ok:
         _execute_all(notebooks, result.notebooks, folder, notebooks_dir, global_params, per_notebook, data_dir, jobs, say, t_run)
         if any(item.status != "ok" for item in result.notebooks):
             result.status = "failed"
-            result.error = "notebook(s) failed: " + ", ".join(i.name for i in result.notebooks if i.status != "ok")
+            result.error = "notebook(s) failed: " + ", ".join(
+                i.name if i.status == "failed" else f"{i.name} ({i.status})" for i in result.notebooks if i.status != "ok"
+            )
     record["notebooks"] = [asdict(n) for n in result.notebooks]
     record["finished"] = datetime.now().isoformat(timespec="seconds")
     record["seconds"] = round(time.perf_counter() - t_run, 2)
@@ -384,6 +448,9 @@ def cli(argv: list[str]) -> int:
             args.data, params_file=args.params, only=args.only, out=args.out, notebooks_dir=args.notebooks,
             jobs=args.jobs, min_group_size=args.min_group_size,
         )  # fmt: skip
+    except ParameterError as exc:
+        print(f"usage error: {exc}", file=sys.stderr)
+        return 2
     except Exception:  # noqa: BLE001
         traceback.print_exc()
         return 2
