@@ -97,7 +97,7 @@ def test_run_writes_complete_report_set(good_run) -> None:
     assert record["packages"]["diff-diff"] != "not installed" and record["packages"]["pandas"] == pd.__version__
     assert record["parameters"]["notebooks"] == {"02_training_attribution": {"n_boot": 99}}
     assert list((folder / "tables").glob("00_data_quality__*.csv"))
-    assert record["headlines"]["00_data_quality"][0]["text"].startswith("12 tables passed the data contract")
+    assert record["headlines"]["00_data_quality"][0]["text"].startswith("13 tables passed the data contract")
     assert (out / "latest").resolve() == folder.resolve()
 
 
