@@ -33,8 +33,14 @@ def kpi_words(kpi: str, labels: Mapping[str, str] | None = None) -> str:
     return name if name[:2].isupper() else name[:1].lower() + name[1:]
 
 
-def fit_title(text: str, width: int = 90) -> str:
-    """Wrap a long title at word boundaries, never inside ``p = 0.940`` or ``95% CI`` (non-breaking spaces)."""
+def fit_title(text: str, width: int | Figure = 80) -> str:
+    """Wrap a long title at word boundaries, never inside ``p = 0.940`` or ``95% CI`` (non-breaking spaces).
+
+    ``width`` is characters per line, or a figure, whose width sets it (a bold 12 pt character is
+    about 10.5 px wide), so the title never runs past the figure's edge.
+    """
+    if isinstance(width, Figure):
+        width = max(40, int(width.get_figwidth() * width.dpi / 10.5))
     text = text.replace(" = ", "\u00a0=\u00a0").replace("% CI", "%\u00a0CI")
     return textwrap.fill(text, width, break_on_hyphens=False, break_long_words=False)
 
@@ -113,7 +119,7 @@ def rollout_timeline(cohorts: pd.DataFrame, *, title: str | None = None) -> Figu
             f"peaking in {peak:{MONTH_FORMAT}}"
         )
         month_axis(ax, months.min(), months.max(), centred=True)
-    ax.set_title(fit_title(title or "No training starts to show"))
+    ax.set_title(fit_title(title or "No training starts to show", fig))
     ax.set_xlabel("first training month")
     ax.set_ylabel("trainees starting (people)")
     thousands(ax)
@@ -193,7 +199,7 @@ def kpi_distributions(
         ax.set_ylabel(textwrap.fill(f"{(units or {}).get(kpi, 'units')} per person and month", 32))
         ax.set_xticks(ax.get_xticks(), [textwrap.fill(t.get_text(), 14) for t in ax.get_xticklabels()])
         thousands(ax)
-    fig.suptitle(fit_title(title or "Monthly KPI values by department", 110), fontweight="bold")
+    fig.suptitle(fit_title(title or "Monthly KPI values by department", fig), fontweight="bold")
     return finish(fig)
 
 
@@ -228,7 +234,7 @@ def method_ladder(ladder: pd.DataFrame, *, unit: str, kpi: str, title: str) -> F
     ax.set_yticklabels(ladder["rung"])
     thousands(ax, "x")
     ax.set_xlabel(f"effect on monthly {kpi_words(kpi)} per trainee ({unit}), 95% CI")
-    ax.set_title(fit_title(title))
+    ax.set_title(fit_title(title, fig))
     return finish(fig)
 
 
@@ -255,9 +261,10 @@ def event_study(dynamic: pd.DataFrame, *, unit: str, kpi: str, title: str, unadj
     ax.axhline(0, color="#999999", lw=0.8)
     ax.axvline(-0.5, color="#999999", lw=0.8, ls=":")
     ax.set_xlabel("months since training started (0 = training month)")
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
     thousands(ax, "y")
     ax.set_ylabel(f"effect on monthly {kpi_words(kpi)} ({unit})")
-    ax.set_title(fit_title(title))
+    ax.set_title(fit_title(title, fig))
     # below the axes, never on the band or the estimates
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=4)
     return finish(fig)
@@ -283,5 +290,5 @@ def heterogeneity(table: pd.DataFrame, *, unit: str, kpi: str, title: str) -> Fi
         thousands(ax, "x")
         ax.xaxis.set_major_locator(mticker.MaxNLocator(4))
         ax.set_xlabel(f"{kpi_words(kpi)} ({unit}), 95% CI")
-    fig.suptitle(fit_title(title, 110), fontweight="bold")
+    fig.suptitle(fit_title(title, fig), fontweight="bold")
     return finish(fig)
