@@ -626,7 +626,8 @@ class ReportContext:
         return Path(self.output_dir) if self.output_dir is not None else None
 
     def print_parameters(self, **params: Any) -> None:
-        """Print the parameters the notebook runs with (shown in the report instead of code)."""
+        """Print the parameters as Python literals (``programs = None``): kept for notebooks not yet moved to
+        :meth:`show_parameters`, which writes them in words and is what a report page should show."""
         print(f"Parameters of {self.notebook}:")
         for name, value in params.items():
             print(f"  {name} = {value!r}")
