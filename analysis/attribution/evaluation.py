@@ -567,7 +567,7 @@ class AttributionReport:
 
     @property
     def overview(self) -> pd.DataFrame:
-        """One row per program: effect, 95% CI, raw change, share not caused, truth."""
+        """One row per program: effect, SE, 95% CI, who is in it, raw change, share not caused, truth."""
         rows = []
         for pid, ev in self.results.items():
             lo, hi = ev.overall.conf_int(0.95)
@@ -578,13 +578,14 @@ class AttributionReport:
                     "kpi": ev.kpi,
                     "unit": ev.unit,
                     "trainees": ev.accounting.n_used,
-                    "trainees in the program": ev.accounting.n_trainees,
-                    "effect per trainee-month": ev.overall.att,
+                    "trainees_in_program": ev.accounting.n_trainees,
+                    "att": ev.overall.att,
+                    "se": ev.overall.se,
                     "ci_low": lo,
                     "ci_high": hi,
-                    "raw before/after change": ev.naive_before_after,
-                    "share of raw change not caused": ev.share_not_caused,
-                    "true effect": (ev.truth or {}).get("overall_att", np.nan),
+                    "raw_change": ev.naive_before_after,
+                    "share_not_caused": ev.share_not_caused,
+                    "true_att": (ev.truth or {}).get("overall_att", np.nan),
                 }
             )
         for pid, why in self.skipped.items():
