@@ -79,6 +79,7 @@ def _heterogeneity(
         for label, lo, hi in TENURE_BANDS:
             groups.append(("tenure at training", label, tr.index[(ten >= lo) & (ten < hi)]))
     rows = []
+    fitted: dict[frozenset, AggregateEffect] = {}
     for dim, label, idx in groups:
         n = len(idx)
         row: dict[str, Any] = {"dimension": dim, "group": label, "trainees": n}
@@ -89,9 +90,12 @@ def _heterogeneity(
                        note=f"suppressed: fewer than {min_group_size} trainees")
         else:
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    agg = _subgroup_fit(est_panel, idx, anticipation, control, method)
+                key = frozenset(idx)  # "not passed" is often "below 60": one fit for the same people
+                if key not in fitted:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        fitted[key] = _subgroup_fit(est_panel, idx, anticipation, control, method)
+                agg = fitted[key]
                 lo, hi = agg.conf_int(0.95)
                 row.update(att=agg.att, se=agg.se, ci_low=lo, ci_high=hi, note="")
             except (ValueError, np.linalg.LinAlgError) as exc:
