@@ -25,3 +25,9 @@ __all__ = [
     "competency_gaps", "current_levels", "driver_features", "kpi_gaps", "person_kpi_status", "require_tables",
     "self_vs_manager", "shortfall_drivers", "source_calibration",
 ]  # fmt: skip
+
+from analysis.gaps.needs import DEFAULT_NEEDS_WEIGHTS, DEFAULT_THRESHOLD, NeedsResults, measurement_band, training_needs  # noqa: E402
+from analysis.gaps.segments import SegmentResults, gap_segments  # noqa: E402
+
+__all__ += ["DEFAULT_NEEDS_WEIGHTS", "DEFAULT_THRESHOLD", "NeedsResults", "SegmentResults", "gap_segments", "measurement_band",
+            "training_needs"]
