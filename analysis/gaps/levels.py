@@ -210,7 +210,8 @@ def self_vs_manager(dataset: Dataset, *, as_of: str | pd.Timestamp | None = None
 
 
 def current_levels(dataset: Dataset, *, source_weights: Mapping[str, float] | None = None, as_of: str | pd.Timestamp | None = None,
-                   window_days: int = DEFAULT_WINDOW_DAYS, calibration: pd.DataFrame | None = None) -> pd.DataFrame:
+                   window_days: int = DEFAULT_WINDOW_DAYS, calibration: pd.DataFrame | None = None,
+                   min_pairs: int = 5) -> pd.DataFrame:
     """Current level per employee × assessed competency, sources combined by weight.
 
     The current round of a person's competency is every assessment within ``window_days``
@@ -231,7 +232,9 @@ def current_levels(dataset: Dataset, *, source_weights: Mapping[str, float] | No
     calibration : DataFrame, optional
         Output of :func:`source_calibration`; when given, each non-test score is first moved
         by its source's offset in that competency (or the source's ``all`` offset where the
-        competency has fewer than 5 pairs).
+        competency has fewer than ``min_pairs`` pairs; no move where the source has fewer).
+    min_pairs : int
+        Fewest test pairs an offset must rest on to be used.
 
     Returns
     -------
@@ -245,7 +248,7 @@ def current_levels(dataset: Dataset, *, source_weights: Mapping[str, float] | No
     if unknown:
         raise ValueError(f"source_weights has no weight for source(s) {unknown}; give one for every source in assessments")
     if calibration is not None and len(calibration):
-        cal = calibration[calibration["n_pairs"] >= 5]
+        cal = calibration[calibration["n_pairs"] >= min_pairs]
         by_comp = cal.set_index(["source", "competency"])["offset"]
         overall = cal[cal["competency"] == "all"].set_index("source")["offset"]
         key = pd.MultiIndex.from_arrays([ass["source"], ass["competency"]])
@@ -375,7 +378,7 @@ def _active(emp: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
 
 def competency_gaps(dataset: Dataset, *, source_weights: Mapping[str, float] | None = None, as_of: str | pd.Timestamp | None = None,
                     calibrate: bool = False, scale: tuple[float, float] = DEFAULT_SCALE, window_days: int = DEFAULT_WINDOW_DAYS,
-                    include_leavers: bool = False) -> GapResults:
+                    include_leavers: bool = False, min_pairs: int = 5) -> GapResults:
     """Current competency levels and gaps against the role requirements.
 
     Parameters
@@ -397,6 +400,8 @@ def competency_gaps(dataset: Dataset, *, source_weights: Mapping[str, float] | N
         Width of the current assessment round (:func:`current_levels`).
     include_leavers : bool
         Keep people who left before ``as_of`` (the driver analysis uses their KPI history).
+    min_pairs : int
+        With ``calibrate``: fewest test pairs an offset must rest on to be used.
 
     Returns
     -------
@@ -428,7 +433,7 @@ def competency_gaps(dataset: Dataset, *, source_weights: Mapping[str, float] | N
     req["weight"] = np.where(tot > 0, req["weight"] / tot.where(tot > 0, 1.0), 1.0 / req.groupby("role")["weight"].transform("size"))
     calibration = source_calibration(dataset, as_of=when)
     levels = current_levels(dataset, source_weights=source_weights, as_of=when, window_days=window_days,
-                            calibration=calibration if calibrate else None)
+                            calibration=calibration if calibrate else None, min_pairs=min_pairs)
     warnings: list[str] = []
     people = emp[["employee_id", "role", "department", "region", "hire_date"]]
     counts = people.groupby("role").size()
