@@ -197,9 +197,9 @@ def test_training_needs_by_hand(hand: Dataset) -> None:
     # no budget_priorities: its 0.40 is shared out -> weights 0.25/0.6, 0.15/0.6, 0.20/0.6; no drivers -> K = 0
     assert needs.weights["gap"] == pytest.approx(0.25 / 0.6) and needs.weights["strategic"] == 0
     assert any("No budget_priorities" in n for n in needs.notes)
-    # P01: G = 0.625 / 4 = 0.15625, C = 0.6 -> 100 * (0.41667 * 0.15625 + 0.25 * 0.6) = 21.5104
-    assert g.loc["P01", "priority_score"] == pytest.approx(100 * (0.25 / 0.6 * 0.15625 + 0.15 / 0.6 * 0.6))
-    # P02: G = 1.0 / 4 = 0.25, C = 1.0 -> 35.4167
+    # P01: N = 2 of 4 assessed, G = mean(1.2, 0.8) / 4 = 0.25, C = 0.6 -> 100 * 0.5 * (0.41667 * 0.25 + 0.25 * 0.6) = 12.708
+    assert g.loc["P01", "priority_score"] == pytest.approx(100 * 0.5 * (0.25 / 0.6 * 0.25 + 0.15 / 0.6 * 0.6))
+    # P02: N = 1 of 1, G = 1.0 / 4 = 0.25, C = 1.0 -> 35.417
     assert g.loc["P02", "priority_score"] == pytest.approx(100 * (0.25 / 0.6 * 0.25 + 0.15 / 0.6 * 1.0))
     assert needs.by_program["program_id"].tolist() == ["P02", "P01"]  # highest priority first
     export = needs.needs_by_program_group
@@ -213,8 +213,8 @@ def test_budget_priorities_enter_the_score(hand: Dataset) -> None:
     ds = Dataset(path=hand.path, tables={**hand.tables, "budget_priorities": budget})
     needs = training_needs(ds, drivers={}, weights={"strategic": 0.5, "business": 0.5})
     s = needs.by_program.set_index("program_id")["priority_score"]
-    # only S and B count: P01 100 * (0.5 * 1 + 0.5 * 0.5) = 75; P02 0
-    assert s["P01"] == pytest.approx(75.0) and s["P02"] == pytest.approx(0.0)
+    # only S and B count: P01 100 * N (0.5) * (0.5 * 1 + 0.5 * 0.5) = 37.5; P02 0
+    assert s["P01"] == pytest.approx(37.5) and s["P02"] == pytest.approx(0.0)
     with pytest.raises(ValueError, match="unknown weight"):
         training_needs(ds, drivers={}, weights={"urgency": 1.0})
 

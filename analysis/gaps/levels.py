@@ -288,9 +288,9 @@ class GapResults:
         Assessed competencies the person's role does not require, kept and marked
         ``not required``: employee_id, role, competency, current_level, status.
     calibration : DataFrame
-        :func:`source_calibration`.
+        :func:`source_calibration` (property, computed on first use).
     self_vs_manager : DataFrame
-        :func:`self_vs_manager`.
+        :func:`self_vs_manager` (property, computed on first use).
     source_weights : dict
         The weights used.
     calibrated : bool
@@ -308,14 +308,29 @@ class GapResults:
     by_employee: pd.DataFrame
     employee_index: pd.DataFrame
     not_required: pd.DataFrame
-    calibration: pd.DataFrame
-    self_vs_manager: pd.DataFrame
     source_weights: dict[str, float]
     calibrated: bool
     as_of: pd.Timestamp
     scale: tuple[float, float]
     warnings: list[str] = field(default_factory=list)
     uncovered: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["role", "n"]))
+    dataset: Dataset | None = field(default=None, repr=False)
+    _calibration: pd.DataFrame | None = field(default=None, repr=False)
+    _self_vs_manager: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def calibration(self) -> pd.DataFrame:
+        """:func:`source_calibration` of the dataset (computed on first use)."""
+        if self._calibration is None:
+            self._calibration = source_calibration(self.dataset, as_of=self.as_of) if self.dataset is not None else pd.DataFrame()
+        return self._calibration
+
+    @property
+    def self_vs_manager(self) -> pd.DataFrame:
+        """:func:`self_vs_manager` of the dataset (computed on first use)."""
+        if self._self_vs_manager is None:
+            self._self_vs_manager = self_vs_manager(self.dataset, as_of=self.as_of) if self.dataset is not None else pd.DataFrame()
+        return self._self_vs_manager
 
     def by_group(self, level: str | Sequence[str] = "role") -> pd.DataFrame:
         """Gaps per group and competency.
@@ -431,9 +446,9 @@ def competency_gaps(dataset: Dataset, *, source_weights: Mapping[str, float] | N
     req = dataset.tables["role_requirements"].drop(columns="_line", errors="ignore").copy()
     tot = req.groupby("role")["weight"].transform("sum")
     req["weight"] = np.where(tot > 0, req["weight"] / tot.where(tot > 0, 1.0), 1.0 / req.groupby("role")["weight"].transform("size"))
-    calibration = source_calibration(dataset, as_of=when)
+    calibration = source_calibration(dataset, as_of=when) if calibrate else None
     levels = current_levels(dataset, source_weights=source_weights, as_of=when, window_days=window_days,
-                            calibration=calibration if calibrate else None, min_pairs=min_pairs)
+                            calibration=calibration, min_pairs=min_pairs)
     warnings: list[str] = []
     people = emp[["employee_id", "role", "department", "region", "hire_date"]]
     counts = people.groupby("role").size()
@@ -444,7 +459,7 @@ def competency_gaps(dataset: Dataset, *, source_weights: Mapping[str, float] | N
     rows = people.merge(req, on="role", how="inner", validate="many_to_many")
     rows = rows.merge(levels, on=["employee_id", "competency"], how="left", validate="one_to_one")
     known = rows["current_level"].notna()
-    rows["gap"] = np.maximum(0.0, rows["required_level"] - rows["current_level"]).where(known)
+    rows["gap"] = (rows["required_level"] - rows["current_level"]).clip(lower=0.0).where(known)
     rows["status"] = np.where(~known, "unknown", np.where(rows["gap"] > 0, "gap", "met"))
     by_employee = rows[["employee_id", "role", "department", "region", "competency", "required_level", "weight", "current_level", "gap",
                         "status", "assessed_on", "sources"]].sort_values(["employee_id", "competency"], kind="stable").reset_index(drop=True)
@@ -467,7 +482,6 @@ def competency_gaps(dataset: Dataset, *, source_weights: Mapping[str, float] | N
     emp_index = emp_index[["employee_id", "role", "department", "region", "tenure_years", "weighted_gap_index", "n_required", "n_unknown"]]
     return GapResults(
         by_employee=by_employee, employee_index=emp_index.sort_values("employee_id", kind="stable").reset_index(drop=True),
-        not_required=not_required, calibration=calibration, self_vs_manager=self_vs_manager(dataset, as_of=when),
-        source_weights=_source_weights(source_weights), calibrated=calibrate, as_of=when, scale=scale, warnings=warnings,
-        uncovered=uncovered,
+        not_required=not_required, source_weights=_source_weights(source_weights), calibrated=calibrate, as_of=when, scale=scale,
+        warnings=warnings, uncovered=uncovered, dataset=dataset, _calibration=calibration,
     )

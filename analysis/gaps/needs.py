@@ -10,10 +10,14 @@ sum to 1:
 
 .. math::
 
-    \text{priority} = 100\,(w_g\,G + w_c\,C + w_k\,K + w_s\,S + w_b\,B + w_e\,E)
+    \text{priority} = 100\,N\,(w_g\,G + w_c\,C + w_k\,K + w_s\,S + w_b\,B + w_e\,E)
 
-* :math:`G` gap size: the group's mean gap in the target competency ÷ the width of the scale;
-* :math:`C` the competency's weight in the role (role weights normalized to sum to 1);
+* :math:`N` the share of the group's assessed people who are eligible (a group nobody in
+  needs the program scores 0, however strategic the program);
+* :math:`G` gap size: the eligible people's mean gap in the target competency ÷ the width of
+  the scale;
+* :math:`C` the competency's weight in the eligible people's roles (role weights normalized
+  to sum to 1);
 * :math:`K` the share of the KPI shortfall the competency explains: its share of the positive
   permutation importance among the competencies in :func:`analysis.gaps.shortfall_drivers`
   (the positive plain differences when the models could not be fitted; 0 for a KPI
@@ -64,7 +68,7 @@ class NeedsResults:
         data true_eligible and true_eligible_now.
     by_group : DataFrame
         One row per program × department × role: program_id, department, role, n, assessed,
-        unknown, eligible, mean_gap, G, C, K, S, B, E, priority_score.
+        unknown, eligible, mean_gap, N, G, C, K, S, B, E, priority_score.
     weights : dict
         The weights used (after any redistribution).
     threshold : float
@@ -89,8 +93,9 @@ class NeedsResults:
     def formula(self) -> str:
         """The priority formula with the weights in use, in words."""
         terms = " + ".join(f"{w:.2f}·{COMPONENTS[k]}" for k, w in self.weights.items() if w > 0)
-        return (f"priority = 100 × ({terms}), where G = mean gap in the target competency ÷ scale width, C = the competency's weight "
-                "in the role, K = share of the KPI shortfall the competency explains (shortfall drivers), S / B / E = the program's "
+        return (f"priority = 100 × N × ({terms}), where N = share of the assessed people whose gap exceeds the threshold "
+                f"({self.threshold:g}), G = their mean gap in the target competency ÷ scale width, C = the competency's weight "
+                "in their role, K = share of the KPI shortfall the competency explains (shortfall drivers), S / B / E = the program's "
                 "strategic / business / employee weights in budget_priorities. With weights summing to 1 the score runs from 0 to 100.")
 
     @property
@@ -254,12 +259,14 @@ def training_needs(dataset: Dataset, *, threshold: float = DEFAULT_THRESHOLD, we
 
         def score(part: pd.DataFrame) -> dict[str, float]:
             known = part["status"] != "unknown"
-            mean_gap = float(part.loc[known, "gap"].mean()) if known.any() else np.nan
-            comp = {"G": (mean_gap / width) if known.any() else 0.0, "C": float(part["weight"].mean()) if len(part) else 0.0,
+            elig = part["gap"] > threshold
+            comp = {"N": float(elig.sum() / known.sum()) if known.any() else 0.0,
+                    "G": float(part.loc[elig, "gap"].mean() / width) if elig.any() else 0.0,
+                    "C": float(part.loc[elig, "weight"].mean()) if elig.any() else float(part["weight"].mean()) if len(part) else 0.0,
                     "K": float(explained), "S": float(s_), "B": float(b_), "E": float(e_)}
-            comp["priority_score"] = 100.0 * sum(w[k] * comp[c] for k, c in COMPONENTS.items())
-            return {"n": len(part), "assessed": int(known.sum()), "unknown": int((~known).sum()),
-                    "eligible": int((part["gap"] > threshold).sum()), "mean_gap": mean_gap, **comp}
+            comp["priority_score"] = 100.0 * comp["N"] * sum(w[k] * comp[c] for k, c in COMPONENTS.items())
+            return {"n": len(part), "assessed": int(known.sum()), "unknown": int((~known).sum()), "eligible": int(elig.sum()),
+                    "mean_gap": float(part.loc[known, "gap"].mean()) if known.any() else np.nan, **comp}
 
         for (dept, role), part in mine.groupby(["department", "role"], sort=True):
             group_rows.append({"program_id": p.program_id, "department": dept, "role": role, **score(part)})
@@ -272,11 +279,11 @@ def training_needs(dataset: Dataset, *, threshold: float = DEFAULT_THRESHOLD, we
             row.update(true_eligible=t.get("true_eligible"), true_eligible_now=t.get("true_eligible_now"))
         prog_rows.append(row)
     lead = ["program_id", "name", "competency", "kpi", "n", "assessed", "unknown", "eligible", "eligible_low", "eligible_high", "noise_shift",
-            "at_threshold", "mean_gap", "G", "C", "K", "S", "B", "E", "priority_score"]
+            "at_threshold", "mean_gap", "N", "G", "C", "K", "S", "B", "E", "priority_score"]
     by_program = pd.DataFrame(prog_rows)
     by_program = by_program[[c for c in [*lead, "true_eligible", "true_eligible_now"] if c in by_program.columns]]
     by_program = by_program.sort_values(["priority_score", "program_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
-    gcols = ["program_id", "department", "role", "n", "assessed", "unknown", "eligible", "mean_gap", "G", "C", "K", "S", "B", "E", "priority_score"]
+    gcols = ["program_id", "department", "role", "n", "assessed", "unknown", "eligible", "mean_gap", "N", "G", "C", "K", "S", "B", "E", "priority_score"]
     by_group = pd.DataFrame(group_rows, columns=gcols)
     by_group = by_group.sort_values(["program_id", "priority_score", "department", "role"], ascending=[True, False, True, True], kind="stable")
     return NeedsResults(by_program=by_program, by_group=by_group.reset_index(drop=True), weights=w, threshold=float(threshold),
