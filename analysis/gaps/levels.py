@@ -362,12 +362,12 @@ class GapResults:
         return out
 
     def index_by_group(self, level: str | Sequence[str] = "department") -> pd.DataFrame:
-        """Distribution of the weighted gap index per group: n, n_complete, mean, median, p25, p75, p90."""
+        """Distribution of the weighted gap index per group: n, n_complete, mean, median, p10, p25, p75, p90."""
         keys = [level] if isinstance(level, str) else list(level)
         g = self.employee_index.groupby(keys, sort=True)["weighted_gap_index"]
         out = pd.DataFrame({
             "n": g.size(), "n_complete": g.count(), "mean": g.mean(), "median": g.median(),
-            "p25": g.quantile(0.25), "p75": g.quantile(0.75), "p90": g.quantile(0.9),
+            "p10": g.quantile(0.1), "p25": g.quantile(0.25), "p75": g.quantile(0.75), "p90": g.quantile(0.9),
         }).reset_index()
         return out
 
