@@ -137,7 +137,7 @@ import pandas as pd
 
 from analysis.contract import COST_CATEGORIES, TABLES
 
-__all__ = ["SampleConfig", "SampleData", "generate", "write_sample", "sample_readme", "cli"]
+__all__ = ["SampleConfig", "SampleData", "generate", "true_roi", "write_sample", "sample_readme", "cli"]
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,12 @@ class SampleConfig:
         Multiplies every true effect (0 = no program works).
     noise_scale : float
         Multiplies the transitory KPI noise.
+    n_cohorts : int, optional
+        Training only in this many months, evenly spaced over the roll-out period
+        (months 4 and 18 of 24 for two), every region at once, with the same total
+        probability of being sent as the regional roll-out; ``None`` (default) = the
+        regional roll-out above. For Monte Carlo studies of companies that run a
+        program a few times only (``benchmarks/montecarlo.py --cohorts``).
     """
 
     n_employees: int = 2000
@@ -191,6 +197,7 @@ class SampleConfig:
     low_performer_selection: bool = True
     effect_scale: float = 1.0
     noise_scale: float = 1.0
+    n_cohorts: int | None = None
 
 
 @dataclass
@@ -337,6 +344,16 @@ def rollout_schedule(n_months: int, staggered: bool = True) -> tuple[np.ndarray,
     return opens, window
 
 
+def _few_cohort_months(opens: np.ndarray, window: int, n_cohorts: int | None) -> set[int] | None:
+    """The training months of ``SampleConfig.n_cohorts`` (``None`` = regional roll-out)."""
+    if n_cohorts is None:
+        return None
+    if int(n_cohorts) < 1:
+        raise ValueError(f"n_cohorts must be at least 1, got {n_cohorts}")
+    lo, hi = int(opens.min()), int(opens.max() + window - 1)
+    return {int(v) for v in np.rint(np.linspace(lo, hi, int(n_cohorts)))}
+
+
 def _allocate(counts: np.ndarray, total: int) -> np.ndarray:
     """Split ``total`` teams over groups: at least one per non-empty group, the rest by size."""
     k = (counts > 0).astype(int)
@@ -481,8 +498,14 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
     cohort = np.zeros(n, dtype=int)
     ramp = 1 + np.arange(window) / max(window - 1, 1)  # later months of a window send more (catch-up)
     ramp = ramp / ramp.sum()
+    few = _few_cohort_months(opens, window, config.n_cohorts)
     for s in range(1, T + 1):
         draw = ra.random(n)
+        if few is not None:  # a few company-wide training months (the draws above are taken either way)
+            at_risk = (s in few) & (cohort == 0) & (first <= s - 2) & (last > s)
+            p_send = 1 - np.exp(-TOTAL_HAZARD / len(few) * tilt)
+            cohort[at_risk & (draw < p_send)] = s
+            continue
         j = s - opens[region]
         at_risk = open_month[region, s] & (cohort == 0) & (first <= s - 2) & (last > s)
         p_send = 1 - np.exp(-TOTAL_HAZARD * ramp[np.clip(j, 0, window - 1)] * tilt)
@@ -608,6 +631,9 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
         ).sort_values(["region", "month"], ignore_index=True),
         "scorecard_inputs": _scorecard_inputs(rmoney, months),
     }
+    # follow-ups draw from their own stream, so every other table stays value for value the same
+    rfollow = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(FOLLOWUP_STREAM,)))
+    tables["followups"], followup_truth = _followups(rfollow, months, enrollments, staff_ids, x, exit_date)
     tables = {name: tables[name] for name in TABLES}
 
     latent = {
@@ -618,6 +644,8 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
     }
     truth = _ground_truth(config, latent, level, dept)
     truth["gaps"].update(gap_analysis_truth(config, tables, latent, level, dept, gain))
+    truth["roi"] = true_roi(truth, tables)
+    truth["scorecard"] = _scorecard_truth(tables["enrollments"], followup_truth, truth["programs"])
     return SampleData(tables=tables, ground_truth=truth, latent=latent)
 
 
@@ -828,6 +856,80 @@ def _scorecard_inputs(rng: np.random.Generator, months: pd.DatetimeIndex) -> pd.
     return pd.DataFrame(rows, columns=["period", "kpi", "value", "target"])
 
 
+#: Seed-sequence spawn key of the follow-up stream (apart from the nine streams of ``_STREAMS``).
+FOLLOWUP_STREAM = 1010
+FOLLOWUP_MONTHS: tuple[int, ...] = (1, 3, 6)
+#: Log-odds of having applied the training at each follow-up, by program (x = the person's learning draw).
+FOLLOWUP_LOGIT: dict[str, dict[int, float]] = {
+    "P01": {1: 0.2, 3: 0.7, 6: 0.6},
+    "P02": {1: 0.4, 3: 0.9, 6: 0.8},
+    "P03": {1: -0.3, 3: 0.0, 6: -0.2},
+}
+FOLLOWUP_SLOPE = 1.2
+
+
+def _followups(rng: np.random.Generator, months: pd.DatetimeIndex, enrollments: pd.DataFrame, staff_ids: np.ndarray, x: np.ndarray,
+               exit_date: np.ndarray) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Follow-ups 1, 3 and 6 months after the end of each trainee's first finished run (seed 000).
+
+    Every trainee whose first run ended (completed or failed the exam; not dropped, not in
+    progress) is followed up at each of 1, 3, 6 months after its end date that falls inside
+    the panel and before the trainee leaves. ``applied`` ~ Bernoulli(logistic(θ_{p,m} +
+    1.2 x_i)) — those who learned more apply it more; ``manager_rating`` = 3.2 + 0.5 x +
+    0.5 applied + N(0, 0.5²), one decimal, clipped to 1-5. Returns the table and the true
+    application probabilities (mean over the followed-up trainees) per program and month.
+    """
+    panel_end = (months[-1] + pd.offsets.MonthEnd(0)).to_datetime64()
+    first = enrollments.sort_values(["employee_id", "program_id", "start_date"], kind="stable").drop_duplicates(["employee_id", "program_id"])
+    first = first[first["status"].isin(["completed", "failed"])].reset_index(drop=True)
+    pos = pd.Series(np.arange(len(staff_ids)), index=staff_ids)
+    idx = pos[first["employee_id"].to_numpy()].to_numpy()
+    u = rng.random((len(first), len(FOLLOWUP_MONTHS)))
+    noise = rng.normal(0, 0.5, size=(len(first), len(FOLLOWUP_MONTHS)))
+    rows = []
+    prob: dict[str, dict[int, list[float]]] = {}
+    end = first["end_date"].to_numpy(dtype="datetime64[ns]")
+    for j, m in enumerate(FOLLOWUP_MONTHS):
+        due = (pd.DatetimeIndex(end) + pd.DateOffset(months=m)).to_numpy(dtype="datetime64[ns]")
+        leave = exit_date[idx]
+        ok = (due <= panel_end) & (np.isnat(leave) | (due < leave))
+        theta = first["program_id"].map(lambda p, m=m: FOLLOWUP_LOGIT[p][m]).to_numpy(float)
+        p_apply = 1 / (1 + np.exp(-(theta + FOLLOWUP_SLOPE * x[idx])))
+        applied = u[:, j] < p_apply
+        rating = np.clip(np.round(3.2 + 0.5 * x[idx] + 0.5 * applied + noise[:, j], 1), 1.0, 5.0)
+        for k in np.nonzero(ok)[0]:
+            rows.append((first["employee_id"].iat[k], first["program_id"].iat[k], m, bool(applied[k]), float(rating[k])))
+            prob.setdefault(first["program_id"].iat[k], {}).setdefault(m, []).append(float(p_apply[k]))
+    table = pd.DataFrame(rows, columns=["employee_id", "program_id", "months_after", "applied", "manager_rating"])
+    table = table.sort_values(["employee_id", "program_id", "months_after"], ignore_index=True)
+    truth = {p: {m: {"true_apply_probability": _r(np.mean(v)), "n": len(v)} for m, v in sorted(by_m.items())} for p, by_m in sorted(prob.items())}
+    return table, truth
+
+
+def _scorecard_truth(enrollments: pd.DataFrame, followups: dict[str, Any], programs: dict[str, Any]) -> dict[str, Any]:
+    """The generator's record of the scorecard metrics it controls, per program."""
+    out: dict[str, Any] = {
+        "definition": "per program, over every run in enrollments: completion_rate = completed / runs that ended (not in progress); "
+                      "exam_pass_rate = runs with exam_passed / runs with the exam taken; followups: the true probability of having "
+                      "applied the training at 1, 3, 6 months (mean over the trainees followed up; scrap learning = 1 - the 1-month value); "
+                      "kpi_change: the true effect at event times 1, 3, 6 (att_event_time)",
+        "programs": {},
+    }
+    for p, rows in enrollments.groupby("program_id"):
+        ended = rows["status"] != "in_progress"
+        sat = rows["exam_attempts"] > 0
+        passed = rows["exam_passed"].astype("boolean").fillna(False).astype(bool)
+        by_e = {int(r["event_time"]): r["att"] for r in programs[p]["att_event_time"]}
+        out["programs"][str(p)] = {
+            "runs": int(len(rows)),
+            "completion_rate": _r((rows["status"] == "completed").sum() / ended.sum()),
+            "exam_pass_rate": _r(passed.sum() / sat.sum()),
+            "followups": {str(m): v for m, v in followups.get(p, {}).items()},
+            "kpi_change": {str(m): by_e.get(m) for m in FOLLOWUP_MONTHS},
+        }
+    return out
+
+
 # --------------------------------------------------------------------------- #
 # Ground truth
 # --------------------------------------------------------------------------- #
@@ -922,7 +1024,8 @@ def _ground_truth(config: SampleConfig, latent: dict[str, Any], level: np.ndarra
         },
     }
     return {
-        "config": asdict(config),
+        # n_cohorts is left out at its default so the default sample's ground truth is unchanged
+        "config": {k: v for k, v in asdict(config).items() if not (k == "n_cohorts" and v is None)},
         "description": "True effects and gaps of the generated sample; see analysis/sample.py (module docstring) "
                        "or README.md for the generating process.",
         "estimand": "overall_att = mean of the true ATT(g,t) over post-training cells (g <= t <= n_months with at least one "
@@ -932,6 +1035,54 @@ def _ground_truth(config: SampleConfig, latent: dict[str, Any], level: np.ndarra
         "rollout_window_months": int(latent["window"]),
         "programs": programs,
         "gaps": gaps,
+    }
+
+
+def true_roi(truth: dict[str, Any], tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Each program's true ROI % under the kit's default ROI rules (notebook 03), for ``ground_truth.json``.
+
+    Benefit = people who started the program (intention to treat) × Σ over event months
+    0 … benefit_months−1 of the true event-time effect (``att_event_time``: cohorts weighted by size
+    among the trainees observed at that month, the estimand of the attribution's dynamic profile;
+    nothing beyond the last month the panel observes) × value_per_unit × (+1 when higher is better,
+    −1 otherwise). Cost = every cost row of the program in full. ROI % = (benefit − cost) / cost × 100.
+    Uses no random numbers, so no table changes.
+
+    Parameters
+    ----------
+    truth : dict
+        The ground truth built so far (``programs`` with ``att_event_time``).
+    tables : dict of str to DataFrame
+        The generated contract tables (programs, kpi_definitions, enrollments, costs).
+
+    Returns
+    -------
+    dict
+        ``definition`` and ``programs``: program_id -> true_roi_pct, true_benefit, cost_total,
+        participants, benefit_months.
+    """
+    kdef = tables["kpi_definitions"].set_index("kpi")
+    progs = tables["programs"].set_index("program_id")
+    people = tables["enrollments"].groupby("program_id")["employee_id"].nunique()
+    cost = tables["costs"].groupby("program_id")["amount"].sum()
+    out: dict[str, Any] = {}
+    for pid, info in truth["programs"].items():
+        months = int(progs.loc[pid, "benefit_months"]) if pd.notna(progs.loc[pid, "benefit_months"]) else 12
+        kpi = progs.loc[pid, "kpi"]
+        sign = 1.0 if bool(kdef.loc[kpi, "higher_is_better"]) else -1.0
+        per_trainee = sum(row["att"] for row in info["att_event_time"] if 0 <= row["event_time"] < months)
+        benefit = float(people.get(pid, 0)) * float(kdef.loc[kpi, "value_per_unit"]) * sign * per_trainee
+        total = float(cost.get(pid, 0.0))
+        out[pid] = {
+            "true_roi_pct": _r((benefit - total) / total * 100) if total > 0 else None,
+            "true_benefit": _r(benefit + 0.0), "cost_total": _r(total), "participants": int(people.get(pid, 0)),
+            "benefit_months": months,
+        }
+    return {
+        "definition": "true ROI % = (B - C) / C x 100 with B = participants (everyone who started) x sum over event months "
+                      "0..benefit_months-1 of the true att_event_time x value_per_unit (sign by higher_is_better; nothing "
+                      "beyond the last observed event month) and C = every cost row of the program (the kit's default rules)",
+        "programs": out,
     }
 
 

@@ -238,3 +238,89 @@ def test_only_that_matches_nothing_is_a_failed_run(tmp_path: Path, small_dataset
     assert not result.ok and result.notebooks == []
     assert result.error == f"no notebooks in {ROOT / 'notebooks'} match --only 99"
     assert not (tmp_path / "reports" / "latest").exists()
+
+
+# ---- declared dependencies (notebook metadata kit.depends_on) ----------------------------------------
+STAMP_CODE = """import json, time
+from pathlib import Path
+t0 = time.time()
+{body}
+time.sleep({sleep})
+Path(output_dir, "tables").mkdir(exist_ok=True)
+Path(output_dir, "tables", "{name}__times.csv").write_text(f"start,end\\n{{t0}},{{time.time()}}\\n")"""
+
+
+def _stamp_notebook(folder: Path, name: str, *, depends_on: list[str] | None = None, body: str = "", sleep: float = 0.0) -> None:
+    meta = dict(KERNEL, **({"kit": {"depends_on": depends_on}} if depends_on else {}))
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("data_dir = None\noutput_dir = None\nmin_group_size = 5", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(STAMP_CODE.format(body=body, sleep=sleep, name=name)),
+    ], metadata=meta)  # fmt: skip
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def _times(folder: Path, name: str) -> tuple[float, float]:
+    row = pd.read_csv(folder / "tables" / f"{name}__times.csv").iloc[0]
+    return float(row["start"]), float(row["end"])
+
+
+def test_notebook_dependencies_read_from_metadata(tmp_path: Path) -> None:
+    _stamp_notebook(tmp_path, "03_x", depends_on=["02_training_attribution", "01_gap_analysis.ipynb"])
+    _stamp_notebook(tmp_path, "00_y")
+    assert pipeline.notebook_dependencies(tmp_path / "03_x.ipynb") == ["02_training_attribution", "01_gap_analysis"]
+    assert pipeline.notebook_dependencies(tmp_path / "00_y.ipynb") == []
+
+
+def test_dependent_notebook_runs_after_its_dependency_and_independent_ones_side_by_side(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    # 03 sorts before 05 but depends on it; 04 is independent of both
+    _stamp_notebook(nbdir, "05_first", sleep=4)
+    _stamp_notebook(nbdir, "04_alone", sleep=4)
+    _stamp_notebook(nbdir, "03_after", depends_on=["05_first"],
+                    body='assert Path(output_dir, "tables", "05_first__times.csv").is_file(), "05 has not written its results"')
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False, jobs=2)
+    assert result.ok, result.error
+    first, alone, after = (_times(result.folder, n) for n in ("05_first", "04_alone", "03_after"))
+    assert after[0] >= first[1], "the dependent notebook started before its dependency finished"
+    assert alone[0] < first[1] and first[0] < alone[1], "independent notebooks did not run side by side"
+    record = json.loads((result.folder / "run.json").read_text(encoding="utf-8"))
+    assert {n["name"]: n["depends_on"] for n in record["notebooks"]} == {"03_after": ["05_first"], "04_alone": [], "05_first": []}
+
+
+def test_failed_dependency_skips_the_dependent_and_keeps_latest(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    _stamp_notebook(nbdir, "01_base")
+    _stamp_notebook(nbdir, "02_needs_base", depends_on=["01_base"])
+    out = tmp_path / "reports"
+    good = run(small_dataset, out=out, notebooks_dir=nbdir, echo=False)
+    assert good.ok, good.error
+    _stamp_notebook(nbdir, "01_base", body="raise RuntimeError('attribution exploded')")
+    _stamp_notebook(nbdir, "03_needs_needs", depends_on=["02_needs_base"])
+    _stamp_notebook(nbdir, "04_free")
+    bad = run(small_dataset, out=out, notebooks_dir=nbdir, echo=False)
+    assert not bad.ok
+    status = {n.name: n.status for n in bad.notebooks}
+    assert status == {"01_base": "failed", "02_needs_base": "skipped", "03_needs_needs": "skipped", "04_free": "ok"}
+    record = json.loads((bad.folder / "run.json").read_text(encoding="utf-8"))
+    assert record["status"] == "failed"
+    reasons = {n["name"]: n["error"] for n in record["notebooks"]}
+    assert reasons["02_needs_base"] == "skipped: it depends on 01_base (failed), so its inputs do not exist in this run"
+    assert "02_needs_base (skipped)" in reasons["03_needs_needs"]
+    page = (bad.folder / "02_needs_base.html").read_text(encoding="utf-8")
+    assert "did not run" in page and "01_base (failed)" in page
+    assert "02_needs_base (skipped)" in (bad.error or "")
+    assert not (bad.folder / "tables" / "02_needs_base__times.csv").exists()
+    assert (out / "latest").resolve() == good.folder.resolve()
+
+
+def test_dependency_cycle_is_skipped_not_hung(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    _stamp_notebook(nbdir, "01_a", depends_on=["02_b"])
+    _stamp_notebook(nbdir, "02_b", depends_on=["01_a"])
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False)
+    assert {n.name: n.status for n in result.notebooks} == {"01_a": "skipped", "02_b": "skipped"}
+    assert result.notebooks[0].error == "skipped: circular dependency among 01_a, 02_b"
+    assert not result.ok
