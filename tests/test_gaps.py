@@ -281,6 +281,6 @@ def test_chinese_names_hand_built(tmp_path: Path) -> None:
     # 6 odd ids C01..C11 with gap 1.0 > 0.5
     assert needs.by_group[["department", "role", "eligible", "unknown"]].values.tolist() == [["销售部", "客户经理", 6, 0]]
     seg = gap_segments(res, "需求挖掘", min_group_size=5)
-    assert seg.rules["rule"].tolist() == ["region 华东", "region 华南"]
+    assert seg.rules["rule"].tolist() == ["in 华东", "in 华南"]
     assert seg.rules["n"].tolist() == [6, 6]
-    assert seg.summary.startswith("100% of staff with region 华东 are below the required level in 需求挖掘 (n = 6)")
+    assert seg.summary.startswith("100% of staff in 华东 are below the required level in 需求挖掘 (n = 6)")

@@ -42,7 +42,8 @@ class DriverResults:
     table : DataFrame
         One row per feature, strongest first: feature, kind (competency / tenure /
         department), share_gap_under_target, share_gap_on_target, difference, diff_ci_low,
-        diff_ci_high (95%, competencies only), n_under_target, n_on_target,
+        diff_ci_high (95%, competencies only), n_under_target, n_on_target, n_smaller_group
+        (the smaller of the two, for suppression),
         importance_logit, importance_logit_sd, importance_gbm, importance_gbm_sd (permutation
         importance: drop in ROC AUC, mean and sd over folds), importance (mean of both
         models), rank, and on generated data true_rank and true_kpi_units_lost.
@@ -299,5 +300,6 @@ def shortfall_drivers(dataset: Dataset, kpi: str, *, window_months: int = DEFAUL
     table = table[cols]
     for c in ("n_under_target", "n_on_target"):
         table[c] = table[c].astype("Int64")
+    table["n_smaller_group"] = table[["n_under_target", "n_on_target"]].min(axis=1).astype("Int64")
     return DriverResults(kpi=kpi, table=table, auc=auc, n=n, n_under_target=n_under, department=str(depts[0]) if len(depts) == 1 else None,
                          note=note, n_splits=n_splits, fold_importance=importance)

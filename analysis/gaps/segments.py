@@ -2,8 +2,8 @@
 
 A classification tree (depth at most 3, leaves of at least ``min_group_size`` people) splits
 the people whose role requires a competency by tenure, region, department and grade; each
-leaf becomes a sentence — "71% of staff with 3.0+ years' tenure in North or South are below
-the required level in needs discovery (n = 212), against 58% overall" — with its size.
+leaf becomes a sentence — "71% of staff with more than 3.0 years' tenure in North or South are
+below the required level in needs discovery (n = 212), against 58% overall" — with its size.
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def _conditions(tree, feature_names: list[str], cats: dict[str, list[str]]) -> l
 
 
 def _words(path: list[tuple[str, str, object]], cats: dict[str, list[str]], tenure_col: str) -> str:
-    """Merge a leaf's conditions into words: tenure as an interval, each category as the levels left."""
+    """Merge a leaf's conditions into words ("with more than 3.0 years' tenure in North or South"): tenure as an
+    interval, each category as the levels left ("in A or B") or, when fewer, the levels left out ("outside C")."""
     lo, hi = -np.inf, np.inf
     allowed = {k: set(v) for k, v in cats.items()}
     for name, op, thr in path:
@@ -91,19 +92,21 @@ def _words(path: list[tuple[str, str, object]], cats: dict[str, list[str]], tenu
         allowed[var] = allowed[var] - {level} if op == "<=" else allowed[var] & {level}
     parts = []
     if np.isfinite(lo) and np.isfinite(hi):
-        parts.append(f"{lo:.1f}-{hi:.1f} years' tenure")
+        parts.append(f"with {lo:.1f}-{hi:.1f} years' tenure")
     elif np.isfinite(lo):
-        parts.append(f"more than {lo:.1f} years' tenure")
+        parts.append(f"with more than {lo:.1f} years' tenure")
     elif np.isfinite(hi):
-        parts.append(f"at most {hi:.1f} years' tenure")
+        parts.append(f"with at most {hi:.1f} years' tenure")
     for var, levels in allowed.items():
-        if levels != set(cats[var]):
-            left_out = set(cats[var]) - levels
-            if len(left_out) < len(levels):
-                parts.append(f"{var} other than {' or '.join(sorted(map(str, left_out)))}")
-            else:
-                parts.append(f"{var} {' or '.join(sorted(map(str, levels)))}")
-    return ", ".join(parts) if parts else "everyone"
+        if levels == set(cats[var]):
+            continue
+        left_out = set(cats[var]) - levels
+        prefix = "grade " if var == "grade" else ""
+        if len(left_out) < len(levels):
+            parts.append(f"outside {prefix}{' and '.join(sorted(map(str, left_out)))}")
+        else:
+            parts.append(f"in {prefix}{' or '.join(sorted(map(str, levels)))}")
+    return " ".join(parts) if parts else "everyone"
 
 
 def _pruned_tree(X: pd.DataFrame, y: np.ndarray, *, max_depth: int, min_leaf: int, seed: int):
@@ -180,7 +183,7 @@ def gap_segments(gaps: GapResults, competency: str, *, max_depth: int = MAX_DEPT
         k = int(mask.sum())
         share = float(y[mask].mean())
         rule = _words(path, cats, "tenure_years")
-        who = "staff" if rule == "everyone" else f"staff with {rule}"
+        who = "all staff" if rule == "everyone" else f"staff {rule}"
         out.append({"rule": rule, "sentence": f"{share:.0%} of {who} are below the required level in {label(competency)} "
                                               f"(n = {k:,}), against {overall:.0%} overall",
                     "n": k, "n_below": int(y[mask].sum()), "share_below_required": share,
