@@ -292,3 +292,133 @@ def heterogeneity(table: pd.DataFrame, *, unit: str, kpi: str, title: str) -> Fi
         ax.set_xlabel(f"{kpi_words(kpi)} ({unit}), 95% CI")
     fig.suptitle(fit_title(title, fig), fontweight="bold")
     return finish(fig)
+
+
+# --------------------------------------------------------------------------- gap analysis (notebook 01)
+
+
+def gap_heatmap(table: pd.DataFrame, *, title: str) -> Figure:
+    """Role × competency heatmap of the share below the required level (suppressed cells left blank).
+
+    Parameters
+    ----------
+    table : DataFrame
+        role, competency, share_below_required (from :meth:`analysis.gaps.GapResults.by_group`
+        at the role level, after suppression).
+    title : str
+        Finding-style title.
+    """
+    apply_style()
+    grid = table.pivot(index="role", columns="competency", values="share_below_required").astype(float)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * grid.shape[1] + 3), 0.6 * grid.shape[0] + 2.2))
+    sns.heatmap(100 * grid, annot=True, fmt=".0f", cmap="Reds", vmin=0, vmax=100, linewidths=0.5, linecolor="white",
+                cbar_kws={"label": "% below the required level"}, ax=ax)
+    ax.set_xlabel("competency (blank: not required by the role, or a suppressed group)")
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", rotation=30)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    ax.set_title(textwrap.fill(title, 80))
+    return finish(fig)
+
+
+def gap_index_distribution(dist: pd.DataFrame, *, group: str = "department", title: str) -> Figure:
+    """Distribution of the weighted gap index per group, drawn from its quantiles (no person is plotted).
+
+    Parameters
+    ----------
+    dist : DataFrame
+        The group column, p10, p25, median, p75, p90, mean, n_complete (from
+        :meth:`analysis.gaps.GapResults.index_by_group`; suppressed rows are left out).
+    """
+    apply_style()
+    d = dist.dropna(subset=["median"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 0.7 * len(d) + 1.8))
+    y = list(range(len(d)))[::-1]
+    for yi, row in zip(y, d.itertuples(), strict=True):
+        ax.plot([row.p10, row.p90], [yi, yi], color=PALETTE[0], lw=1.2)
+        ax.add_patch(plt.Rectangle((row.p25, yi - 0.25), row.p75 - row.p25, 0.5, color=PALETTE[0], alpha=0.35, lw=0))
+        ax.plot([row.median, row.median], [yi - 0.25, yi + 0.25], color=PALETTE[0], lw=2.5)
+        ax.plot(row.mean, yi, "D", color=PALETTE[1], ms=5)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{getattr(r, group)} (n = {int(r.n_complete):,})" for r in d.itertuples()])
+    ax.set_xlabel("weighted gap index (Σ weight × gap, level points): line 10th-90th percentile, box 25th-75th, bar median, ◆ mean")
+    ax.set_xlim(left=0)
+    ax.set_title(textwrap.fill(title, 90))
+    return finish(fig)
+
+
+def under_target_trend(monthly: pd.DataFrame, *, title: str) -> Figure:
+    """Share of people under target per month, one line per KPI.
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        kpi, month, share_under_target (suppressed months have it missing).
+    """
+    apply_style()
+    fig, ax = plt.subplots()
+    for k, (kpi, part) in enumerate(monthly.dropna(subset=["share_under_target"]).groupby("kpi", sort=True)):
+        ax.plot(pd.to_datetime(part["month"]), 100 * part["share_under_target"], "o-", ms=3, label=kpi, color=PALETTE[k % len(PALETTE)])
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("% of people under target that month")
+    ax.set_xlabel("month")
+    ax.legend(frameon=False, title="KPI")
+    ax.set_title(textwrap.fill(title, 90))
+    fig.autofmt_xdate()
+    return finish(fig)
+
+
+def driver_importance(table: pd.DataFrame, *, kpi: str, title: str) -> Figure:
+    """Permutation importance of each feature for one KPI's shortfall, both models, ± 1 sd over folds.
+
+    Parameters
+    ----------
+    table : DataFrame
+        feature, importance_logit, importance_logit_sd, importance_gbm, importance_gbm_sd, and
+        optionally true_rank (from :attr:`analysis.gaps.DriverResults.table`).
+    """
+    apply_style()
+    d = table.dropna(subset=["importance"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(d) + 1.8))
+    y = list(range(len(d)))[::-1]
+    for k, (model, name) in enumerate((("logit", "logistic regression"), ("gbm", "boosted trees"))):
+        off = 0.15 if k == 0 else -0.15
+        ax.errorbar(d[f"importance_{model}"], [v + off for v in y], xerr=d[f"importance_{model}_sd"], fmt="o", capsize=3,
+                    color=PALETTE[k], label=name)
+    labels = [str(f).replace("_", " ") for f in d["feature"]]
+    if "true_rank" in d and d["true_rank"].notna().any():
+        labels = [f"{lab} (true rank {int(r)})" if pd.notna(r) else lab for lab, r in zip(labels, d["true_rank"], strict=True)]
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels)
+    ax.axvline(0, color="#999999", lw=0.8)
+    ax.set_xlabel(f"drop in out-of-fold AUC when the feature is shuffled ({kpi}), ± 1 sd over folds")
+    ax.legend(frameon=False, loc="lower right")
+    ax.set_title(textwrap.fill(title, 90))
+    return finish(fig)
+
+
+def needs_vs_truth(table: pd.DataFrame, *, title: str) -> Figure:
+    """Eligible head count per program with the range assessment noise leaves, and the true count where known.
+
+    Parameters
+    ----------
+    table : DataFrame
+        program_id, eligible, eligible_low, eligible_high, optionally true_eligible.
+    """
+    apply_style()
+    d = table.dropna(subset=["eligible"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 0.7 * len(d) + 1.8))
+    y = list(range(len(d)))[::-1]
+    ax.barh(y, d["eligible"], color=PALETTE[0], alpha=0.7, label="eligible (measured)")
+    ax.errorbar(d["eligible"], y, xerr=[(d["eligible"] - d["eligible_low"]).clip(lower=0), (d["eligible_high"] - d["eligible"]).clip(lower=0)],
+                fmt="none", color="#333333", capsize=4, label="range assessment noise leaves")
+    if "true_eligible" in d and d["true_eligible"].notna().any():
+        ax.plot(d["true_eligible"], y, "x", color=TRUTH_COLOR, ms=9, mew=2, label="true count (sample data)")
+    ax.set_yticks(y)
+    ax.set_yticklabels(d["program_id"].astype(str))
+    ax.set_xlabel("people whose gap in the program's target competency exceeds the threshold")
+    thousands(ax, "x")
+    ax.legend(frameon=False, loc="lower right")
+    ax.set_title(textwrap.fill(title, 90))
+    return finish(fig)
