@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis sample | validate | run``."""
+"""Command line: ``python -m analysis sample | validate | run | template``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ commands:
   sample     generate the sample data set with known truth (data/sample)
   validate   validate a dataset folder against the data contract
   run        execute every notebook on a dataset and write an HTML report set
+  template   write empty CSV and Excel templates of every table and a mapping.yaml skeleton
 """
 
 
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         from analysis.data import cli
     elif command == "run":
         from analysis.pipeline import cli
+    elif command == "template":
+        from analysis.template import cli
     else:
         print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
         return 2

@@ -183,6 +183,7 @@ TABLES: dict[str, TableSpec] = {
                 _c("higher_is_better", "bool"),
                 _c("value_per_unit", "float", "money value of one KPI unit (for ROI)", ge=0),
                 _opt("target", "float", "monthly target per employee"),
+                _opt("label", "str", "display name in reports, e.g. Tickets resolved (default: the id made readable)"),
             ),
         ),
         TableSpec(

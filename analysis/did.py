@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -135,6 +136,12 @@ def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
+def _crit(level: float, df: float | None) -> float:
+    """Two-sided critical value: ``t(df)`` when ``df`` is given, else standard normal."""
+    z = _z(level)
+    return float(stats.t.ppf(0.5 + level / 2, df)) if df else z
+
+
 # --------------------------------------------------------------------------- #
 # Scalar aggregate
 # --------------------------------------------------------------------------- #
@@ -156,6 +163,10 @@ class AggregateEffect:
         Multiplier-bootstrap draws of the estimate (``None`` when analytic).
     n_treated, n_control : int
         Distinct treated / control units that enter at least one averaged cell.
+    df : float or None
+        Degrees of freedom of the analytic reference distribution: ``t(df)`` when the
+        engine clusters (``df = clusters - 1``, as ``diff_diff`` and R ``did``),
+        standard normal when ``None``.
     """
 
     estimand: str
@@ -165,6 +176,7 @@ class AggregateEffect:
     draws: np.ndarray | None = field(default=None, repr=False)
     n_treated: int = 0
     n_control: int = 0
+    df: float | None = None
 
     @property
     def inference(self) -> str:
@@ -186,23 +198,32 @@ class AggregateEffect:
             centred = d - self.att
             return float(max(np.mean(np.abs(centred) >= abs(self.att)), 1 / (d.size + 1)))
         t = self.tstat
-        return float(2 * stats.norm.sf(abs(t))) if np.isfinite(t) else np.nan
+        if not np.isfinite(t):
+            return np.nan
+        return float(2 * (stats.t.sf(abs(t), self.df) if self.df else stats.norm.sf(abs(t))))
 
-    def conf_int(self, level: float = 0.95) -> tuple[float, float]:
+    def conf_int(self, level: float | None = None) -> tuple[float, float]:
         """Confidence interval.
 
         Percentile interval of the bootstrap draws when bootstrapped (as
         ``diff_diff`` and R ``did`` report it), otherwise ``att ± z·se``.
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level; default ``1 - alpha`` of the fit.
         """
+        level = 1 - self.alpha if level is None else level
+        _z(level)  # validates the level
         if self.draws is not None:
             d = self.draws[np.isfinite(self.draws)]
             lo, hi = np.percentile(d, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
             return float(lo), float(hi)
-        z = _z(level)
+        z = _crit(level, self.df)
         return self.att - z * self.se, self.att + z * self.se
 
-    def tidy(self, level: float = 0.95) -> pd.DataFrame:
-        """One-row table: estimand, att, se, ci_low, ci_high, p_value, inference."""
+    def tidy(self, level: float | None = None) -> pd.DataFrame:
+        """One-row table: estimand, att, se, ci_low, ci_high, p_value, inference (level default ``1 - alpha``)."""
         lo, hi = self.conf_int(level)
         return pd.DataFrame(
             [
@@ -459,6 +480,11 @@ def _collect(records: Iterable[warnings.WarningMessage]) -> list[str]:
     return [first[k] if counts[k] == 1 else f"{first[k]} [similar message for {counts[k]} cells]" for k in counts]
 
 
+# diff_diff keeps the event-study draws local to its bootstrap; the replay that keeps them
+# swaps one module function for the duration of the call (see event_study_draws).
+_REPLAY_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _blas_threads(n: int | None) -> Iterator[None]:
     """Limit BLAS threads (``None`` = leave as is).
@@ -691,8 +717,15 @@ class StaggeredDiDResults:
         The engine's own result object.
     att_gt : DataFrame
         cohort, time, event_time, att, se, ci_low, ci_high, n_treated, n_control.
-    params, std_errors : Series
-        ATT(g, t) and standard errors indexed by (cohort, time).
+    params, std_errors, tstats, pvalues : Series
+        ATT(g, t), standard errors (bootstrap standard deviations when
+        bootstrapped), ``params / std_errors`` and two-sided p-values (bootstrap
+        p-values when bootstrapped), indexed by (cohort, time).
+    cov : DataFrame
+        Covariance of the ATT(g, t) estimates (influence functions; covariance of
+        the bootstrap draws when bootstrapped).
+    nobs : int
+        Unit-period rows of the estimation frame.
     notes : list of str
         Data preparation notes and engine messages, in words.
     """
@@ -772,9 +805,94 @@ class StaggeredDiDResults:
         """Standard errors of ATT(g, t) indexed by (cohort, time)."""
         return self.att_gt.set_index(["cohort", "time"])["se"]
 
-    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        """Pointwise ``att ± z·se`` intervals of ATT(g, t) (columns lower, upper)."""
-        z = _z(level)
+    @property
+    def tstats(self) -> pd.Series:
+        """``params / std_errors`` of ATT(g, t), indexed by (cohort, time)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (self.params / self.std_errors).rename("tstat")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided p-values of ATT(g, t) (the engine's bootstrap p-values when bootstrapped)."""
+        rows = {}
+        for (g, t), d in self.raw.group_time_effects.items():
+            p = d.get("p_value", np.nan)
+            if p is None or not np.isfinite(p):
+                se = d.get("se", np.nan)
+                p = 2 * stats.norm.sf(abs(d["effect"] / se)) if se and np.isfinite(se) else np.nan
+            rows[(g, t)] = float(p)
+        out = pd.Series(rows, name="pvalue", dtype=float)
+        out.index = out.index.set_names(["cohort", "time"])
+        return out.reindex(self.params.index)
+
+    @property
+    def nobs(self) -> int:
+        """Unit-period rows of the estimation frame."""
+        return self.n_obs
+
+    @property
+    def _df(self) -> float | None:
+        """Degrees of freedom of the engine's analytic t reference (clusters - 1), ``None`` = normal."""
+        df = getattr(self.raw, "df_inference", None)
+        return float(df) if df is not None and np.isfinite(df) and df > 0 else None
+
+    @cached_property
+    def cov(self) -> pd.DataFrame:
+        """Covariance matrix of the ATT(g, t) estimates, rows and columns indexed by (cohort, time).
+
+        Analytic fits: from the engine's influence functions (summed within cluster,
+        centred and scaled by ``G / (G - 1)`` when clustered), so its diagonal is
+        ``std_errors ** 2``. Bootstrapped fits: the covariance of the multiplier-bootstrap
+        draws of the cells (``ddof = 1``), whose diagonal is the bootstrap ``std_errors ** 2``.
+        Cells without an estimate have NaN rows and columns.
+        """
+        index = self.params.index
+        if self.raw.bootstrap_results is not None:
+            draws = self._replay()["cells"]
+            v = np.cov(draws.to_numpy(), rowvar=False, ddof=1)
+            out = pd.DataFrame(np.atleast_2d(v), index=draws.columns, columns=draws.columns)
+            return out.reindex(index=index, columns=index)
+        kit = self._kit
+        cells = [gt for gt in self.raw.group_time_effects if gt in kit.influence]
+        n = int(kit.bookkeeping.get("canonical_size", len(kit.bookkeeping["all_units"])))
+        m = np.zeros((n, len(cells)))
+        for j, gt in enumerate(cells):
+            info = kit.influence[gt]
+            m[info["treated_idx"], j] = info["treated_inf"]
+            m[info["control_idx"], j] = info["control_inf"]
+        design = kit.bookkeeping.get("resolved_survey_unit")
+        psu = getattr(design, "psu", None) if design is not None else None
+        if psu is not None:
+            codes, levels = pd.factorize(np.asarray(psu))
+            g = len(levels)
+            sums = np.zeros((g, len(cells)))
+            np.add.at(sums, codes, m)
+            sums -= sums.mean(axis=0)
+            v = sums.T @ sums * (g / (g - 1) if g > 1 else np.nan)
+        else:
+            v = m.T @ m
+        labels = pd.MultiIndex.from_tuples(cells, names=["cohort", "time"])
+        return pd.DataFrame(v, index=labels, columns=labels).reindex(index=index, columns=index)
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Intervals of ATT(g, t) (columns lower, upper).
+
+        Percentile intervals of the multiplier-bootstrap draws when the fit was
+        bootstrapped (at ``level = 1 - alpha`` exactly the engine's intervals),
+        otherwise pointwise ``att ± z·se``.
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level; default ``1 - alpha`` of the fit.
+        """
+        level = 1 - self.alpha if level is None else level
+        z = _crit(level, self._df)
+        if self.raw.bootstrap_results is not None:
+            draws = self._replay()["cells"]
+            lo, hi = np.percentile(draws.to_numpy(), [(1 - level) / 2 * 100, (1 + level) / 2 * 100], axis=0)
+            out = pd.DataFrame({"lower": lo, "upper": hi}, index=draws.columns)
+            return out.reindex(self.params.index)
         p, s = self.params, self.std_errors
         return pd.DataFrame({"lower": p - z * s, "upper": p + z * s})
 
@@ -825,11 +943,11 @@ class StaggeredDiDResults:
             if raw.bootstrap_results is not None:
                 draws = np.asarray(raw.bootstrap_results.bootstrap_distribution, dtype=float)
             return AggregateEffect(
-                estimand, float(raw.overall_att), float(raw.overall_se), self.alpha, draws, n_t, n_c
+                estimand, float(raw.overall_att), float(raw.overall_se), self.alpha, draws, n_t, n_c, self._df
             )
         # diff_diff averages t >= g - anticipation; the kit's estimand is t >= g.
         att, se, draws = self._reaggregate_post_only()
-        return AggregateEffect(estimand, att, se, self.alpha, draws, n_t, n_c)
+        return AggregateEffect(estimand, att, se, self.alpha, draws, n_t, n_c, self._df)
 
     def _reaggregate_post_only(self) -> tuple[float, float, np.ndarray | None]:
         """Cohort-size-weighted mean of the cells t >= g via diff_diff's own aggregator."""
@@ -863,6 +981,116 @@ class StaggeredDiDResults:
             draws = np.asarray(boot.bootstrap_distribution, dtype=float)
             se = float(boot.overall_att_se)
         return float(att), float(se), draws
+
+    def event_study_draws(self, post_only: bool = False) -> pd.DataFrame | None:
+        """Joint multiplier-bootstrap draws of the event-study effects.
+
+        The draws behind the uniform (sup-t) band of :meth:`aggregate` ``("dynamic")``:
+        row ``b`` of every column and draw ``b`` of :attr:`bootstrap_draws` (the
+        overall ATT) come from the same multiplier weights, so any function of the
+        dynamic profile (a sum over months, a cost-benefit ratio) can be spent draw by
+        draw with the overall ATT's uncertainty kept consistent.
+
+        Parameters
+        ----------
+        post_only : bool
+            Keep only event times ``>= 0`` (the post-treatment months).
+
+        Returns
+        -------
+        DataFrame or None
+            Index ``draw`` (0 .. n_boot - 1), one column per event time (int),
+            values = bootstrap draws of that event time's ATT. ``None`` when the
+            fit was analytic (``n_boot = 0``).
+
+        Notes
+        -----
+        ``diff_diff`` computes these draws inside its bootstrap and keeps only their
+        standard deviations and the sup-t critical value; the kit replays the fit's
+        bootstrap from its stored random-number state and keeps the draws. Their
+        standard deviation equals the dynamic profile's ``se`` exactly.
+        """
+        if self.raw.bootstrap_results is None:
+            return None
+        out = self._replay()["event_time"]
+        if post_only:
+            out = out.loc[:, [c for c in out.columns if c >= 0]]
+        return out.copy()
+
+    def _replay(self) -> dict[str, pd.DataFrame]:
+        """Replay the fit's multiplier bootstrap once; keep the cell and event-time draws."""
+        if "replay" not in self._agg_cache:
+            self._agg_cache["replay"] = self._replay_bootstrap()
+        return self._agg_cache["replay"]
+
+    def _replay_bootstrap(self) -> dict[str, pd.DataFrame]:
+        """Replay the fit's multiplier bootstrap and keep the per-cell and per-event-time draws."""
+        from diff_diff import staggered_bootstrap as _sb
+        from diff_diff.staggered_results import _KitBootstrapAggregator
+
+        kit = self._kit
+        if kit is None or kit.bootstrap is None:  # pragma: no cover - in-package fits carry both
+            raise RuntimeError("diff_diff result carries no bootstrap replay state")
+        spec = kit.bootstrap
+        captured: dict[str, Any] = {}
+
+        class _Host(_KitBootstrapAggregator):
+            def _prepare_event_study_aggregation(self, *args: Any, **kwargs: Any) -> Any:
+                info = super()._prepare_event_study_aggregation(*args, **kwargs)
+                captured["info"] = info
+                return info
+
+        original = _sb.tiled_if_matmul
+
+        def _keep(*args: Any, **kwargs: Any) -> np.ndarray:
+            out = original(*args, **kwargs)
+            captured["perturbations"] = out
+            return out
+
+        host = _Host(
+            kit.alpha,
+            kit.anticipation,
+            spec.n_bootstrap,
+            spec.weight_type,
+            bootstrap_label=kit.bookkeeping.get("bootstrap_label", "CallawaySantAnna"),
+        )
+        with _REPLAY_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _sb.tiled_if_matmul = _keep
+            try:
+                host._run_multiplier_bootstrap(
+                    group_time_effects=self.raw.group_time_effects,
+                    influence_func_info=kit.influence,
+                    aggregate="event_study",
+                    balance_e=None,
+                    treatment_groups=self.raw.groups,
+                    time_periods=self.raw.time_periods,
+                    df=None,
+                    unit=None,
+                    precomputed=dict(kit.bookkeeping),
+                    cband=False,
+                    _replay_bitgen_state=spec.bitgen_state,
+                )
+            finally:
+                _sb.tiled_if_matmul = original
+        info = {e: d for e, d in captured["info"].items() if "combined_if" in d}
+        rel = sorted(info)
+        pert = captured["perturbations"]
+        index = pd.RangeIndex(pert.shape[0], name="draw")
+        # column layout of diff_diff's fused GEMM: [cells | overall (if any) | event times]
+        gte = self.raw.group_time_effects
+        cells = [gt for gt in gte if gt in kit.influence]
+        cell_draws = np.array([gte[gt]["effect"] for gt in cells])[None, :] + pert[:, : len(cells)]
+        es = pert[:, pert.shape[1] - len(rel) :]
+        draws = np.column_stack([info[e]["effect"] + es[:, k] for k, e in enumerate(rel)]) if rel else (
+            np.empty((pert.shape[0], 0))
+        )
+        return {
+            "cells": pd.DataFrame(
+                cell_draws, index=index, columns=pd.MultiIndex.from_tuples(cells, names=["cohort", "time"])
+            ),
+            "event_time": pd.DataFrame(draws, index=index, columns=pd.Index([int(e) for e in rel], name="event_time")),
+        }
 
     def _dynamic(self) -> pd.DataFrame:
         with warnings.catch_warnings():
@@ -923,7 +1151,7 @@ class StaggeredDiDResults:
         sizes = pd.Series(kit.bookkeeping["unit_cohorts"]).value_counts() if kit is not None else None
         rows = []
         agg = _KitAggregator(self.alpha, 0)
-        z = _z(1 - self.alpha)
+        z = _crit(1 - self.alpha, self._df)
         for key, sub in cells.groupby(by, sort=True):
             w = (
                 sub["cohort"].map(sizes).to_numpy(float)

@@ -30,7 +30,10 @@ from jupyter_client.manager import KernelManager
 from traitlets import default
 
 from analysis.data import DataValidationError, load_dataset
+from analysis.notebook_params import ParameterError, check_params_file
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
+from analysis.report import page_title
+from analysis.run_summary import PAGE, rebuild_index, write_run_summary
 from analysis.upstream import input_fingerprints
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -177,6 +180,7 @@ def render_html(ipynb: Path, html: Path, run_label: str) -> None:
     from traitlets.config import Config
 
     nb = nbformat.read(ipynb, as_version=4)
+    nb.metadata["title"] = page_title(ipynb)
     drop = {"injected-parameters", "parameters"}
     nb.cells = [c for c in nb.cells if not drop & set(c.get("metadata", {}).get("tags", []))]
     for cell in nb.cells:
@@ -226,7 +230,7 @@ def notebook_dependencies(path: Path) -> list[str]:
 def _write_skipped_page(html: Path, name: str, reason: str, run_label: str) -> None:
     """The page of a notebook that did not run: the reason, in words."""
     body = f"<h1>{escape(name)} — skipped</h1><p class=\"muted\">{escape(run_label)}</p><p>This notebook did not run: {escape(reason)}</p>"
-    html.write_text(_PAGE.format(title=escape(f"{name} — skipped"), body=body), encoding="utf-8")
+    html.write_text(PAGE.format(title=escape(f"{name} — skipped"), body=body), encoding="utf-8")
 
 
 def _execute_all(
@@ -341,6 +345,7 @@ def run(
     say = print if echo else (lambda *a, **k: None)
     started = datetime.now()
     out, data_dir, notebooks_dir = Path(out), Path(data_dir).resolve(), Path(notebooks_dir).resolve()
+    check_params_file(params_file, [nb for nb in sorted(notebooks_dir.glob("*.ipynb")) if not only or any(nb.stem == o or nb.stem.startswith(o) for o in only)])
     out.mkdir(parents=True, exist_ok=True)
     folder = _new_run_folder(out, data_dir.name, started)
     global_params, per_notebook = _read_params(params_file)
@@ -372,6 +377,9 @@ def run(
     except DataValidationError as exc:
         result.status, result.error = "failed", f"data validation failed: {exc}"
         say(f"  data validation failed:\n{exc}")
+    except Exception as exc:  # noqa: BLE001 - an input the reader chokes on is a recorded failed run, never a traceback
+        result.status, result.error = "failed", f"data could not be read: {type(exc).__name__}: {exc}"
+        say(f"  {result.error}")
     if result.ok and not notebooks:
         result.status, result.error = "failed", f"no notebooks in {notebooks_dir}" + (f" match --only {' '.join(only)}" if only else "")
     if result.ok:
@@ -386,13 +394,13 @@ def run(
     record["seconds"] = round(time.perf_counter() - t_run, 2)
     headlines = _collect_headlines(folder)
     record["headlines"] = headlines
-    _write_run_index(folder, record, result)
+    write_run_summary(folder, record, result)
     leaks = _leaked_ids(folder, ids) if ids else {}
     if leaks:
         result.status, result.error = "failed", f"privacy check failed: raw employee identifiers in {leaks}"
     record["status"], record["error"] = result.status, result.error
     (folder / "run.json").write_text(json.dumps(record, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-    _write_run_index(folder, record, result)
+    write_run_summary(folder, record, result)
     if result.ok:
         _point_latest(out, folder)
     rebuild_index(out)
@@ -405,49 +413,6 @@ def _collect_headlines(folder: Path) -> dict[str, list[dict[str, Any]]]:
     for path in sorted((folder / "headlines").glob("*.json")):
         found[path.stem] = json.loads(path.read_text(encoding="utf-8"))
     return found
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ max-width: 1000px; margin: 0 auto; padding: 1rem 1.5rem 3rem; font-family: -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", Helvetica, Arial, sans-serif; color: #222; }}
-h1 {{ font-size: 1.6rem; }} .status-ok {{ color: #1a7f37; }} .status-failed {{ color: #b42318; font-weight: bold; }}
-table {{ border-collapse: collapse; width: 100%; }} td, th {{ text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #e5e5e5; vertical-align: top; }}
-pre {{ white-space: pre-wrap; background: #fff4f4; padding: 0.6rem; }} .muted {{ color: #666; font-size: 0.9rem; }}
-</style></head><body>
-{body}
-</body></html>
-"""
-
-
-def _write_run_index(folder: Path, record: dict[str, Any], result: RunResult) -> None:
-    """The run's executive summary: headline findings first, then pages, tables, run facts."""
-    parts = [f"<h1>Training Impact Kit — {escape(record['dataset'])}</h1>"]
-    parts.append(
-        f'<p class="muted">Run {escape(folder.name)} · status <span class="status-{escape(result.status)}">{escape(result.status)}</span>'
-        f' · <a href="../index.html">all runs</a></p>'
-    )
-    if result.error:
-        parts.append(f"<pre>{escape(result.error)}</pre>")
-    parts.append("<h2>Findings</h2>")
-    headlines = record.get("headlines") or {}
-    if not headlines:
-        parts.append("<p>No findings were recorded.</p>")
-    for item in result.notebooks:
-        texts = headlines.get(item.name, [])
-        link = f'<a href="{escape(item.html)}">{escape(item.name)}</a>' if item.html else escape(item.name)
-        parts.append(f"<h3>{link}</h3><ul>" + "".join(f"<li>{escape(h['text'])}</li>" for h in texts) + "</ul>")
-    parts.append("<h2>Pages</h2><table><tr><th>notebook</th><th>status</th><th>seconds</th><th>error</th></tr>")
-    for item in result.notebooks:
-        link = f'<a href="{escape(item.html)}">{escape(item.name)}</a>' if item.html else escape(item.name)
-        err = f"<pre>{escape(item.error.splitlines()[-1] if item.error else '')}</pre>" if item.error else ""
-        parts.append(f'<tr><td>{link}</td><td class="status-{escape(item.status)}">{escape(item.status)}</td><td>{item.seconds:.1f}</td><td>{err}</td></tr>')
-    parts.append("</table>")
-    tables = sorted((folder / "tables").glob("*.csv"))
-    if tables:
-        parts.append("<h2>Tables (CSV)</h2><ul>" + "".join(f'<li><a href="tables/{escape(t.name)}">{escape(t.name)}</a></li>' for t in tables) + "</ul>")
-    parts.append('<h2>Run</h2><p class="muted">Parameters, input fingerprints (sha256), package versions and timings: <a href="run.json">run.json</a>.</p>')
-    (folder / "index.html").write_text(_PAGE.format(title=escape(f"Training Impact Kit — {record['dataset']}"), body="\n".join(parts)), encoding="utf-8")
 
 
 def _point_latest(out: Path, folder: Path) -> None:
@@ -467,44 +432,6 @@ def _point_latest(out: Path, folder: Path) -> None:
         shutil.copytree(folder, latest)
 
 
-def rebuild_index(out: str | Path) -> Path:
-    """Write ``out/index.html``: every run, newest first, with status and headline numbers.
-
-    Parameters
-    ----------
-    out : str or Path
-        Reports folder.
-
-    Returns
-    -------
-    Path
-        The index file.
-    """
-    out = Path(out)
-    runs = []
-    for path in out.glob("*/run.json"):
-        if path.parent.name == "latest":
-            continue
-        try:
-            runs.append(json.loads(path.read_text(encoding="utf-8")))
-        except json.JSONDecodeError:
-            continue
-    runs.sort(key=lambda r: r.get("run_id", ""), reverse=True)
-    rows = ["<tr><th>run</th><th>dataset</th><th>status</th><th>headline findings</th></tr>"]
-    for r in runs:
-        texts = [h["text"] for hs in (r.get("headlines") or {}).values() for h in hs][:6]
-        rows.append(
-            f'<tr><td><a href="{escape(r["run_id"])}/index.html">{escape(r["run_id"])}</a></td><td>{escape(r.get("dataset", ""))}</td>'
-            f'<td class="status-{escape(r.get("status", ""))}">{escape(r.get("status", ""))}</td>'
-            f"<td>{'<br>'.join(escape(t) for t in texts)}</td></tr>"
-        )
-    latest = '<p><a href="latest/index.html">Latest successful run</a></p>' if (out / "latest").exists() else "<p>No successful run yet.</p>"
-    body = f"<h1>Training Impact Kit — runs</h1>{latest}<table>{''.join(rows)}</table>"
-    index = out / "index.html"
-    index.write_text(_PAGE.format(title="Training Impact Kit — runs", body=body), encoding="utf-8")
-    return index
-
-
 def cli(argv: list[str]) -> int:
     """``python -m analysis run --data DIR [--params FILE] [--only NAME ...] [--out reports]``."""
     parser = argparse.ArgumentParser(prog="python -m analysis run", description="Run every notebook on a dataset and write the HTML report set.")
@@ -521,6 +448,9 @@ def cli(argv: list[str]) -> int:
             args.data, params_file=args.params, only=args.only, out=args.out, notebooks_dir=args.notebooks,
             jobs=args.jobs, min_group_size=args.min_group_size,
         )  # fmt: skip
+    except ParameterError as exc:
+        print(f"usage error: {exc}", file=sys.stderr)
+        return 2
     except Exception:  # noqa: BLE001
         traceback.print_exc()
         return 2

@@ -175,6 +175,12 @@ class SampleConfig:
         Multiplies every true effect (0 = no program works).
     noise_scale : float
         Multiplies the transitory KPI noise.
+    n_cohorts : int, optional
+        Training only in this many months, evenly spaced over the roll-out period
+        (months 4 and 18 of 24 for two), every region at once, with the same total
+        probability of being sent as the regional roll-out; ``None`` (default) = the
+        regional roll-out above. For Monte Carlo studies of companies that run a
+        program a few times only (``benchmarks/montecarlo.py --cohorts``).
     """
 
     n_employees: int = 2000
@@ -191,6 +197,7 @@ class SampleConfig:
     low_performer_selection: bool = True
     effect_scale: float = 1.0
     noise_scale: float = 1.0
+    n_cohorts: int | None = None
 
 
 @dataclass
@@ -337,6 +344,16 @@ def rollout_schedule(n_months: int, staggered: bool = True) -> tuple[np.ndarray,
     return opens, window
 
 
+def _few_cohort_months(opens: np.ndarray, window: int, n_cohorts: int | None) -> set[int] | None:
+    """The training months of ``SampleConfig.n_cohorts`` (``None`` = regional roll-out)."""
+    if n_cohorts is None:
+        return None
+    if int(n_cohorts) < 1:
+        raise ValueError(f"n_cohorts must be at least 1, got {n_cohorts}")
+    lo, hi = int(opens.min()), int(opens.max() + window - 1)
+    return {int(v) for v in np.rint(np.linspace(lo, hi, int(n_cohorts)))}
+
+
 def _allocate(counts: np.ndarray, total: int) -> np.ndarray:
     """Split ``total`` teams over groups: at least one per non-empty group, the rest by size."""
     k = (counts > 0).astype(int)
@@ -481,8 +498,14 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
     cohort = np.zeros(n, dtype=int)
     ramp = 1 + np.arange(window) / max(window - 1, 1)  # later months of a window send more (catch-up)
     ramp = ramp / ramp.sum()
+    few = _few_cohort_months(opens, window, config.n_cohorts)
     for s in range(1, T + 1):
         draw = ra.random(n)
+        if few is not None:  # a few company-wide training months (the draws above are taken either way)
+            at_risk = (s in few) & (cohort == 0) & (first <= s - 2) & (last > s)
+            p_send = 1 - np.exp(-TOTAL_HAZARD / len(few) * tilt)
+            cohort[at_risk & (draw < p_send)] = s
+            continue
         j = s - opens[region]
         at_risk = open_month[region, s] & (cohort == 0) & (first <= s - 2) & (last > s)
         p_send = 1 - np.exp(-TOTAL_HAZARD * ramp[np.clip(j, 0, window - 1)] * tilt)
@@ -922,7 +945,8 @@ def _ground_truth(config: SampleConfig, latent: dict[str, Any], level: np.ndarra
         },
     }
     return {
-        "config": asdict(config),
+        # n_cohorts is left out at its default so the default sample's ground truth is unchanged
+        "config": {k: v for k, v in asdict(config).items() if not (k == "n_cohorts" and v is None)},
         "description": "True effects and gaps of the generated sample; see analysis/sample.py (module docstring) "
                        "or README.md for the generating process.",
         "estimand": "overall_att = mean of the true ATT(g,t) over post-training cells (g <= t <= n_months with at least one "

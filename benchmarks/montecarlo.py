@@ -6,6 +6,9 @@ Usage::
     python benchmarks/montecarlo.py --reps 20 --employees 600 --out /tmp/mc.md   # a quick look
     python benchmarks/montecarlo.py --reps 60 --ablate mean_reversion market_shocks   # which confound biases?
     python benchmarks/montecarlo.py --reps 100 --kit-option controls=tenure,department,region,grade,market,baseline_kpi
+    python benchmarks/montecarlo.py --employees 500 --kit-option min_cohort_size=1 --out results/montecarlo_small_500.md
+    python benchmarks/montecarlo.py --employees 1000 --cohorts 2 --out results/montecarlo_small_2cohorts.md
+    python benchmarks/montecarlo.py --sample-option mean_reversion=false --kit-option anticipation=0 anticipation=1
 
 Each replication generates a sample with every confound switched on
 (:func:`analysis.sample.generate` through :func:`analysis.sample.write_sample`, a new seed
@@ -23,6 +26,9 @@ the false-positive rate.
 :class:`analysis.sample.SampleConfig` off, and ``--kit-option`` once per named
 ``evaluate_program`` option (e.g. ``min_cohort_size=1``: no pooling of small training
 months), so a bias can be traced to the confound or the estimation choice behind it.
+``--sample-option KEY=VALUE`` (and its shorthand ``--cohorts N`` for ``n_cohorts``) changes
+:class:`~analysis.sample.SampleConfig` for every variant, e.g. ``mean_reversion=false``: data
+without the pre-training dip.
 
 Writes the table to ``benchmarks/results/montecarlo.md`` and every replication to
 ``montecarlo.csv`` (ablations: ``montecarlo_ablation.md`` / ``.csv``).
@@ -97,8 +103,10 @@ def replicate(task: tuple[int, int, int, Variant]) -> pd.DataFrame:
             rec = lad[lad["recommended"]].assign(rung=RECOMMENDED)
             lad = pd.concat([lad[lad["rung"].isin(RUNGS)], rec], ignore_index=True)
             rule = ev.cohort_table["rule"].astype(str) if "rule" in ev.cohort_table else pd.Series(dtype=str)
+            size = ev.cohort_table["trainees"] if "trainees" in ev.cohort_table else pd.Series(dtype=float)
             frames.append(lad.assign(seed=seed, program_id=program_id, anticipation=ev.recommended.anticipation,
                                      controls=ev.n_controls, pooled_months=int(rule.str.contains("pooled").sum()),
+                                     training_months=len(size), median_cohort=float(size.median()) if len(size) else np.nan,
                                      seconds=time.perf_counter() - t0))  # fmt: skip
     return pd.concat(frames, ignore_index=True).assign(variant=label)
 
@@ -142,6 +150,7 @@ def summarize(reps: pd.DataFrame) -> pd.DataFrame:
             "true ATT": truth,
             "bias": float(err.mean()),
             "bias % of truth": 100 * float(err.mean()) / truth if abs(truth) > 0 else np.nan,
+            "bias / median SE": float(err.mean()) / float(g["se"].median()) if len(g) else np.nan,
             "median bias %": 100 * float(err.median()) / truth if abs(truth) > 0 else np.nan,
             "RMSE": float(np.sqrt((err**2).mean())),
             "SD of estimates": sd,
@@ -204,19 +213,30 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run with each of these SampleConfig switches off (e.g. mean_reversion market_shocks)")  # fmt: skip
     parser.add_argument("--kit-option", nargs="+", default=[], metavar="KEY=VALUE",
                         help="also run with each of these evaluate_program options (e.g. min_cohort_size=1 anticipation=2)")  # fmt: skip
+    parser.add_argument("--sample-option", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="SampleConfig settings for every variant (e.g. mean_reversion=false n_cohorts=2)")  # fmt: skip
+    parser.add_argument("--cohorts", type=int, default=None, help="SampleConfig.n_cohorts: training in this many months only")
     parser.add_argument("--out", default=None, help="Markdown output (default results/montecarlo.md, or montecarlo_ablation.md)")
     args = parser.parse_args(argv)
     from analysis.sample import SampleConfig
 
     known = {f.name for f in fields(SampleConfig) if f.type in ("bool", bool)}
-    variants: list[Variant] = [(BASE, {}, {})]
+    common: dict[str, Any] = {}
+    for option in args.sample_option:
+        key, _, value = option.partition("=")
+        if key not in {f.name for f in fields(SampleConfig)}:
+            parser.error(f"unknown SampleConfig field {key!r}")
+        common[key] = _literal(value)
+    if args.cohorts is not None:
+        common["n_cohorts"] = args.cohorts
+    variants: list[Variant] = [(BASE, dict(common), {})]
     for switch in args.ablate:
         if switch not in known:
             parser.error(f"unknown switch {switch!r}; SampleConfig has {sorted(known)}")
-        variants.append((f"{switch} off", {switch: False}, {}))
+        variants.append((f"{switch} off", {**common, switch: False}, {}))
     for option in args.kit_option:
         key, _, value = option.partition("=")
-        variants.append((f"kit {key}={value}", {}, {key: _literal(value)}))
+        variants.append((f"kit {key}={value}", dict(common), {key: _literal(value)}))
     diagnostic = len(variants) > 1
     out = Path(args.out or RESULTS / ("montecarlo_ablation.md" if diagnostic else "montecarlo.md"))
     # One BLAS thread per worker: the worker processes are the parallelism.
@@ -244,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         f" {commit}; {minutes:.1f} minutes on {args.jobs} worker processes ({os.cpu_count()} cores).",
         "",
         f"{args.reps} generated data sets per variant (`analysis.sample`, {args.employees} employees x {args.months} months,"
-        f" seeds {seeds[0]}-{seeds[-1]}, every confound on unless a variant switches one off); `evaluate_program` with"
+        f" seeds {seeds[0]}-{seeds[-1]}, every confound on unless a variant switches one off"
+        + (f"; for every variant {', '.join(f'{k}={v}' for k, v in common.items())}" if common else "")
+        + "); `evaluate_program` with"
         " its defaults (doubly robust, never-trained comparison group, small training months pooled by quarter,"
         " anticipation 'auto') and analytic standard errors clustered by employee (n_boot=0). Coverage: share of 95% CIs"
         " containing the true overall ATT; for P03, whose true effect is zero, one minus the false-positive rate."
@@ -262,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         header += [
             "Recommended estimate (every confound on): anticipation chosen "
             + ", ".join(f"{int(k)}: {v} times" for k, v in rec["anticipation"].value_counts().sort_index().items())
+            + f"; training months per program and data set: median {rec['training_months'].median():.0f}, trainees per"
+            f" training month (before pooling): median {rec['median_cohort'].median():.0f}"
             + f"; training months pooled by quarter per program and data set: median {rec['pooled_months'].median():.0f};"
             f" trainees per program and data set: median {rec['trainees'].median():.0f}; never-trained comparison"
             f" employees: median {rec['controls'].median():.0f}.",

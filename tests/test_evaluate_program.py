@@ -106,3 +106,45 @@ def test_pre_training_level_is_a_robustness_row_not_a_default_control(sample_rep
     assert not [c for c in ev.recommended.covariates if c.startswith("baseline_kpi")]
     row = ev.robustness.set_index("variant").loc["Also controlling for the pre-training KPI level"]
     assert np.isfinite(row["att"]) and row["se"] > 0 and "Daw & Hatfield" in row["note"]
+
+
+def test_event_draws_are_the_overall_draws_spread_over_months(sample_report) -> None:
+    """The exported per-month draws and the overall draws come from one bootstrap.
+
+    Exact identity on the point estimates: the overall ATT is the mean of the
+    post-training months' effects weighted by the trainees behind each month's cells
+    (the overall aggregation's weights). On the draws the same weighted mean tracks
+    the overall draw row by row (the overall's weight-estimation term differs
+    slightly): a per-month bootstrap with its own multiplier weights, a shuffled
+    draw order or a different seed gives a correlation near zero.
+    """
+    ex = sample_report.exports()
+    ev_draws, ov_draws = ex["event_bootstrap_draws"], ex["att_bootstrap_draws"]
+    assert list(ev_draws.columns) == ["program_id", "kpi", "draw", "event_time", "att"]
+    for pid, ev in sample_report.results.items():
+        cells = ev.recommended.att_gt
+        cells = cells[(cells["time"] >= cells["cohort"]) & np.isfinite(cells["att"])]
+        w = cells.groupby("event_time")["n_treated"].sum()
+        w.index = w.index.astype(int)
+        w = w / w.sum()
+        dyn = ev.event_study.set_index("event_time")["att"]
+        assert float((dyn.loc[w.index] * w).sum()) == pytest.approx(ev.overall.att, rel=1e-9)
+        wide = ev_draws[ev_draws["program_id"] == pid].pivot(index="draw", columns="event_time", values="att")
+        assert wide.shape == (999, len(w)) and (wide.columns >= 0).all()
+        np.testing.assert_allclose(wide.std(ddof=1).to_numpy(), ev.event_study.set_index("event_time").loc[wide.columns, "se"], rtol=1e-6)
+        combined = wide[w.index].to_numpy() @ w.to_numpy()
+        overall = ov_draws[ov_draws["program_id"] == pid].set_index("draw")["att"].loc[wide.index].to_numpy()
+        assert np.corrcoef(combined, overall)[0, 1] > 0.99, pid
+        assert np.median(np.abs(combined - overall)) < 0.05 * ev.overall.se, pid
+
+
+def test_honest_breakdown_is_exported(sample_report) -> None:
+    """The exported M is where the robust interval of the sensitivity grid first reaches zero."""
+    att = sample_report.exports()["att_by_program"].set_index("program_id")
+    for pid, ev in sample_report.results.items():
+        m = att.loc[pid, "honest_breakdown_m"]
+        assert m == ev.honest.breakdown_m
+        grid = ev.honest.sensitivity
+        excludes = (grid["ci_low"] > 0) | (grid["ci_high"] < 0)
+        assert excludes[grid["M"] < m - 1e-6].all(), pid
+        assert not excludes[grid["M"] > m + 1e-6].any(), pid

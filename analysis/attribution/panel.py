@@ -1,0 +1,516 @@
+"""The estimation panel of one program and KPI, and the recommended estimate on it.
+
+:func:`build_estimation_panel` turns a :class:`analysis.data.Dataset` into the
+estimation panel: cohorts (first training month, intention to treat),
+never-trained comparison employees, the confound controls (tenure, department,
+region, grade — fixed before training; see :data:`DEFAULT_CONTROLS`), the
+small-cohort rule and the clustering level. :func:`estimate` runs the
+Callaway–Sant'Anna estimate on a built panel (what the speed benchmark times).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from analysis.data import DataValidationError
+from analysis.did import PreparedPanel, StaggeredDiDResults, fit_callaway_santanna, prepare_did_panel
+
+Cluster = Literal["employee", "manager", "department"]
+_CLUSTER_COLUMN = {"employee": None, "manager": "manager_id", "department": "department"}
+_CLUSTER_WORDS = {
+    "employee": "employee",
+    "manager": "manager (team)",
+    "department": "department",
+}
+#: Propensity-score clipping of the kit's estimates: training months hold few trainees
+#: against many never-trained employees, so typical scores sit near the cohort share
+#: (~1%); diff_diff's default 0.01 would flatten the control weights (R DRDID does not
+#: clip low scores at all).
+PSCORE_TRIM = 0.001
+
+#: Confound controls of the recommended estimate. The pre-training KPI level
+#: (``"baseline_kpi"``) is available but not a default: difference-in-differences
+#: already removes each employee's own level, and conditioning on a noisy pre-period
+#: level when trainees are selected on their permanent level brings regression to
+#: the mean back in (Daw & Hatfield 2018). The kit's Monte Carlo
+#: (``benchmarks/results/montecarlo_ablation.md``, 100 data sets of 2,000 employees)
+#: measured the recommended estimate with it at -26% (sales) and -36% (tickets)
+#: bias, 95% coverage 0.74 and 0.42, and 59% false positives for the program
+#: without effect, against -0.1%, +0.6%, 0.96, 0.96 and 10% without it; it is
+#: shown as a robustness row instead.
+#:
+#: Market conditions enter through the region and department indicators: each
+#: ATT(g, t) is doubly robust within the comparison month and month t, so the
+#: outcome model predicts a trainee's change from never-trained colleagues of the
+#: same region and department, and a regional market swing between the two months
+#: cancels. The market index at the employee's entry month (``"market"``) adds
+#: nothing to that and is nearly a linear function of region (everyone present at
+#: the start shares their region's value), so the outcome model extrapolated
+#: wildly in some data sets (``benchmarks/results/montecarlo_market.md``, seeds
+#: 1100-1120: one estimate of 13,966 CNY against a true 4,115, with a standard
+#: error of 1.8 million; mean SE 84,900 against a median of 598); it stays
+#: available as an opt-in control.
+DEFAULT_CONTROLS: tuple[str, ...] = ("tenure", "department", "region", "grade")
+
+#: The baseline KPI level (an opt-in control and a robustness row): mean of the first
+#: ``BASELINE_MONTHS`` observed months, for a trainee skipping the ``DIP_GUARD`` month(s)
+#: just before training, where a pre-training slump sits.
+BASELINE_MONTHS = 3
+DIP_GUARD = 1
+
+#: Plain words for the control columns.
+_CONTROL_WORDS = {
+    "tenure_at_entry": "tenure",
+    "department": "department",
+    "region": "region",
+    "grade": "grade",
+    "baseline_kpi": "baseline KPI level",
+    "market_at_entry": "regional market index",
+}
+
+def _control_words(covariates: Sequence[str]) -> list[str]:
+    """Plain words for encoded covariate columns (``region=East`` -> ``region``)."""
+    seen: list[str] = []
+    for c in covariates:
+        key = c.split("=")[0]
+        w = _CONTROL_WORDS.get(key, key)
+        if w not in seen:
+            seen.append(w)
+    return seen or ["none"]
+
+# --------------------------------------------------------------------------- #
+# Estimation panel
+# --------------------------------------------------------------------------- #
+@dataclass
+class EstimationPanel:
+    """The estimation panel of one program and KPI.
+
+    Attributes
+    ----------
+    program_id, kpi : str
+        What is evaluated.
+    prepared : PreparedPanel
+        Narrow frame for the engines: ``employee_id, period, value, cohort``,
+        the encoded controls and the cluster column.
+    units : DataFrame
+        One row per employee: cohort, controls in plain form, exam score / pass,
+        tenure at training, department (for heterogeneity and counts).
+    long : DataFrame
+        The KPI panel rows used (employee_id, period, value, cohort, month) for
+        the naive rungs and TWFE.
+    cohort_table : DataFrame
+        Training month, period, trainees, what the small-cohort rule did.
+    cluster : str
+        ``employee``, ``manager`` or ``department``.
+    notes : list of str
+        Everything preparation did, in words.
+    """
+
+    program_id: str
+    kpi: str
+    prepared: PreparedPanel
+    units: pd.DataFrame
+    long: pd.DataFrame
+    cohort_table: pd.DataFrame
+    cluster: str
+    control_names: list[str]
+    months: pd.DatetimeIndex
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_trainees(self) -> int:
+        """Trainees kept for estimation."""
+        return int((self.units["cohort"] > 0).sum())
+
+    @property
+    def n_controls(self) -> int:
+        """Never-trained employees kept for estimation."""
+        return int((self.units["cohort"] == 0).sum())
+
+    def period_month(self, period: float) -> pd.Timestamp:
+        """Calendar month of an integer period (1 = first panel month)."""
+        return self.months[int(period) - 1]
+
+
+def _pool_small_cohorts(
+    units: pd.DataFrame, months: pd.DatetimeIndex, min_cohort_size: int, rule: str
+) -> tuple[pd.Series, pd.DataFrame, list[str]]:
+    """Apply the small-cohort rule; return new cohort per unit, the cohort table, notes."""
+    tr = units[units["cohort"] > 0]
+    sizes = tr.groupby("cohort").size()
+    table = pd.DataFrame(
+        {
+            "training_month": [months[int(g) - 1] for g in sizes.index],
+            "period": sizes.index.astype(int),
+            "trainees": sizes.to_numpy(),
+        }
+    )
+    table["estimated_as"] = table["training_month"].dt.strftime("%Y-%m")
+    table["rule"] = ""
+    new = units["cohort"].copy()
+    notes: list[str] = []
+    small = sizes[sizes < min_cohort_size]
+    if small.empty:
+        return new, table, notes
+    set_aside_periods: list[int] = []
+    if rule == "pool":
+        quarter = pd.Series(
+            [months[int(g) - 1].to_period("Q") for g in sizes.index], index=sizes.index
+        )
+        n_pooled = 0
+        for q, members in quarter.groupby(quarter):
+            in_q = sorted(int(g) for g in members.index)
+            small_q = [g for g in in_q if sizes[g] < min_cohort_size]
+            if not small_q:
+                continue
+            group = set(small_q)
+            # top up with the quarter's other training months, later ones first
+            # (their trainees are then counted from an earlier month: dilution,
+            # never a contaminated comparison month), then earlier ones
+            later = [g for g in in_q if g > min(group) and g not in group]
+            earlier = [g for g in reversed(in_q) if g < min(group)]
+            for extra in later + earlier:
+                if sizes[sorted(group)].sum() >= min_cohort_size:
+                    break
+                group.add(extra)
+            gs = sorted(group)
+            pooled = int(sizes[gs].sum())
+            if pooled < min_cohort_size:
+                set_aside_periods += gs
+                continue
+            target = gs[0]
+            new[units["cohort"].isin(gs)] = target
+            n_pooled += len(gs)
+            sel = table["period"].isin(gs)
+            table.loc[sel, "estimated_as"] = f"{months[target - 1]:%Y-%m} (pooled, {q})"
+            table.loc[sel, "rule"] = (
+                f"pooled within {q}: {pooled} trainees counted as trained from "
+                f"{months[target - 1]:%Y-%m}"
+            )
+        if n_pooled:
+            notes.append(
+                f"{n_pooled} training month(s) were pooled within their calendar quarter because a "
+                f"month had fewer than {min_cohort_size} trainees; pooled trainees count as trained "
+                "from the pool's earliest month, which slightly dilutes the first months' effect "
+                "but keeps the comparison month before anyone's training."
+            )
+    else:
+        set_aside_periods = [int(g) for g in small.index]
+    if set_aside_periods:
+        mask = units["cohort"].isin(set_aside_periods)
+        new[mask] = -1  # marker: set aside
+        table.loc[table["period"].isin(set_aside_periods), "estimated_as"] = "set aside"
+        table.loc[table["period"].isin(set_aside_periods), "rule"] = (
+            f"fewer than {min_cohort_size} trainees and nothing to pool with"
+        )
+        notes.append(
+            f"{int(mask.sum())} trainee(s) from {len(set_aside_periods)} training month(s) with fewer "
+            f"than {min_cohort_size} trainees could not be pooled and were set aside (listed in the "
+            "cohort table); they are not used as comparison employees either."
+        )
+    return new, table, notes
+
+
+def _baseline_kpi(long: pd.DataFrame, cohort: pd.Series, months: int, guard: int) -> pd.Series:
+    """Baseline KPI level per employee, measured before training.
+
+    Mean of the employee's first ``months`` observed months; for a trainee only
+    months at least ``guard + 1`` months before training count (the month just
+    before training is where a pre-training slump sits), falling back to any
+    month before training. Employees with no such month get NaN.
+    """
+    c = long["employee_id"].map(cohort)
+    never = c <= 0
+
+    def first_mean(mask: pd.Series) -> pd.Series:
+        rows = long.loc[mask].sort_values("period").groupby("employee_id", sort=False).head(months)
+        return rows.groupby("employee_id")["value"].mean()
+
+    strict = first_mean(never | (long["period"] < c - guard))
+    loose = first_mean(~never & (long["period"] < c))
+    return strict.combine_first(loose)
+
+
+def build_estimation_panel(
+    dataset: Any,
+    program_id: str,
+    kpi: str | None = None,
+    *,
+    controls: Sequence[str] | None = None,
+    extra_controls: Sequence[str] = (),
+    cluster: Cluster = "employee",
+    min_cohort_size: int = 10,
+    small_cohorts: Literal["pool", "set_aside"] = "pool",
+    baseline_months: int = BASELINE_MONTHS,
+    dip_guard: int = DIP_GUARD,
+) -> EstimationPanel:
+    """Build the estimation panel of one program and KPI.
+
+    Parameters
+    ----------
+    dataset : analysis.data.Dataset
+        Loaded dataset.
+    program_id : str
+        Program to evaluate.
+    kpi : str, optional
+        KPI; default the program's own ``kpi``.
+    controls : sequence of str, optional
+        Confound controls from ``{"tenure", "department", "region", "grade",
+        "baseline_kpi", "market"}``; default :data:`DEFAULT_CONTROLS` that the
+        dataset supports (the pre-training KPI level only when asked for).
+    extra_controls : sequence of str
+        Further employee columns (fixed characteristics) to control for.
+    cluster : {"employee", "manager", "department"}
+        Clustering level of the standard errors.
+    min_cohort_size : int
+        Training months with fewer trainees follow ``small_cohorts``.
+    small_cohorts : {"pool", "set_aside"}
+        Pool small training months by calendar quarter (leftovers set aside), or
+        set them aside. Either way the cohort table says what happened.
+    baseline_months : int
+        Months averaged for the baseline KPI level (the first observed months).
+    dip_guard : int
+        A trainee's baseline skips the ``dip_guard`` month(s) just before
+        training, where a pre-training slump sits (falling back to any earlier
+        month when there is none). Employees with no KPI month before training
+        have no baseline and are set aside with a note (they have no comparison
+        month anyway).
+
+    Returns
+    -------
+    EstimationPanel
+
+    Raises
+    ------
+    DataValidationError
+        Unknown program, a KPI without rows, or no trainee / no comparison employee.
+
+    Notes
+    -----
+    Controls are fixed per employee and measured before training: tenure at the
+    employee's first panel month, department, region, grade and, when asked for,
+    the region's market index at the employee's first panel month and the baseline
+    KPI level.
+    Within each ATT(g, t) comparison the region and department indicators also
+    absorb region- and department-wide market swings between the comparison
+    month and month t. Cohort = month of the first enrollment of any status
+    (intention to treat); employees of other programs count as never trained
+    for this one.
+    """
+    programs = dataset.programs
+    match = programs[programs["program_id"].astype(str) == str(program_id)]
+    if match.empty:
+        raise DataValidationError(
+            f"programs: unknown program_id {program_id!r}; known: "
+            f"{sorted(programs['program_id'].astype(str))[:10]}",
+            table="programs",
+            column="program_id",
+        )
+    kpi = str(kpi or match["kpi"].iloc[0])
+    panel = dataset.panel(kpi, program_id)
+    if panel is None or len(panel) == 0:
+        raise DataValidationError(
+            f"kpi_monthly: no rows for kpi {kpi!r}", table="kpi_monthly", column="kpi"
+        )
+    months = pd.DatetimeIndex(dataset.months)
+    notes: list[str] = []
+    trained = panel["cohort_month"].notna() if "cohort_month" in panel else panel["cohort"] > 0
+    before = trained & (panel["cohort"] < 1)
+    if before.any():
+        n = panel.loc[before, "employee_id"].nunique()
+        notes.append(
+            f"{n} employee(s) trained before the first panel month have no pre-training KPI and "
+            "were set aside."
+        )
+        panel = panel.loc[~before]
+        trained = trained.loc[~before]
+    panel = panel.assign(cohort=np.where(trained, panel["cohort"], 0).astype(int))
+
+    first_rows = panel.sort_values("period").drop_duplicates("employee_id")
+    units = first_rows.set_index("employee_id")[["cohort", "period"]].rename(
+        columns={"period": "entry_period"}
+    )
+    for col in ("department", "region", "grade", "role", "manager_id", "exam_score", "exam_passed"):
+        if col in first_rows.columns:
+            units[col] = first_rows.set_index("employee_id")[col]
+    if "tenure_months" in first_rows:
+        units["tenure_at_entry"] = first_rows.set_index("employee_id")["tenure_months"].astype(float)
+        units["tenure_at_training"] = np.where(
+            units["cohort"] > 0,
+            units["tenure_at_entry"] + (units["cohort"] - units["entry_period"]),
+            np.nan,
+        )
+
+    new_cohort, cohort_table, pool_notes = _pool_small_cohorts(
+        units, months, min_cohort_size, small_cohorts
+    )
+    notes += pool_notes
+    units["original_cohort"] = units["cohort"]
+    units["cohort"] = new_cohort
+    aside = units.index[units["cohort"] < 0]
+    units = units.loc[units["cohort"] >= 0]
+    long = panel.loc[~panel["employee_id"].isin(aside)]
+    long = long.assign(cohort=long["employee_id"].map(units["cohort"]).astype(int))
+
+    if (units["cohort"] > 0).sum() == 0:
+        raise DataValidationError(
+            f"enrollments: program {program_id!r} has no trainee with KPI {kpi!r} rows to evaluate",
+            table="enrollments",
+            column="program_id",
+        )
+    if (units["cohort"] == 0).sum() == 0:
+        raise DataValidationError(
+            f"employees: every employee took program {program_id!r}; no never-trained comparison "
+            "group (use control='not_yet')",
+            table="employees",
+            column="employee_id",
+        )
+
+    # ---- controls, fixed per employee ------------------------------------------
+    available = {
+        "tenure": "tenure_at_entry" in units,
+        "department": "department" in units,
+        "region": "region" in units,
+        "grade": "grade" in units and units["grade"].notna().any(),
+        "baseline_kpi": True,
+        "market": "market_index" in panel.columns,
+    }
+    wanted = (
+        list(controls)
+        if controls is not None
+        else [k for k in DEFAULT_CONTROLS if available[k]]
+    )
+    unknown = [c for c in wanted if c not in available]
+    if unknown:
+        raise ValueError(f"unknown control(s) {unknown}; choose from {sorted(available)}")
+    missing = [c for c in wanted if not available[c]]
+    if missing:
+        notes.append(f"Control(s) {missing} are not in this dataset and were left out.")
+        wanted = [c for c in wanted if available[c]]
+    cov_frame = pd.DataFrame(index=units.index)
+    names: list[str] = []
+    if "tenure" in wanted:
+        cov_frame["tenure_at_entry"] = units["tenure_at_entry"]
+        names.append("tenure_at_entry")
+    for col in ("department", "region", "grade"):
+        if col in wanted:
+            cov_frame[col] = units[col].astype("string").fillna("(missing)")
+            names.append(col)
+    if "baseline_kpi" in wanted:
+        base = _baseline_kpi(long, units["cohort"], baseline_months, dip_guard)
+        cov_frame["baseline_kpi"] = base.reindex(units.index)
+        names.append("baseline_kpi")
+        no_pre = cov_frame.index[cov_frame["baseline_kpi"].isna()]
+        if len(no_pre):
+            notes.append(
+                f"{len(no_pre)} trainee(s) have no KPI month before their training (hired into "
+                "it) and cannot be compared before/after; they were set aside."
+            )
+            units = units.drop(index=no_pre)
+            cov_frame = cov_frame.drop(index=no_pre)
+            long = long.loc[~long["employee_id"].isin(no_pre)]
+    if "market" in wanted:
+        entry = first_rows.set_index("employee_id")["market_index"]
+        cov_frame["market_at_entry"] = entry.reindex(units.index).astype(float)
+        cov_frame["market_at_entry"] = cov_frame["market_at_entry"].fillna(
+            float(cov_frame["market_at_entry"].median())
+        )
+        names.append("market_at_entry")
+    for col in extra_controls:
+        if col not in first_rows.columns:
+            raise DataValidationError(
+                f"employees: extra control {col!r} not found", table="employees", column=col
+            )
+        cov_frame[col] = first_rows.set_index("employee_id")[col].reindex(units.index)
+        names.append(col)
+    for col in names:
+        if col in ("department", "region", "grade"):
+            units[f"control_{col}"] = cov_frame[col]
+    units = units.join(cov_frame[[c for c in cov_frame.columns if c not in units.columns]])
+
+    cluster_col = _CLUSTER_COLUMN[cluster]
+    base_cols = ["employee_id", "period", "value", "cohort"]
+    frame = long[base_cols].join(cov_frame, on="employee_id")
+    if cluster_col is not None:
+        if cluster_col not in units:
+            raise DataValidationError(
+                f"employees: cannot cluster by {cluster}: column {cluster_col!r} missing",
+                table="employees",
+                column=cluster_col,
+            )
+        frame["cluster_id"] = frame["employee_id"].map(units[cluster_col]).astype("string").fillna("(none)")
+    prepared = prepare_did_panel(
+        frame,
+        "value",
+        "employee_id",
+        "period",
+        "cohort",
+        names,
+        cluster="cluster_id" if cluster_col else None,
+        table=f"kpi_monthly[{kpi}]",
+    )
+    notes += prepared.notes
+    prepared.notes = []
+    long_cols = [c for c in ("employee_id", "month", "period", "value", "cohort") if c in long.columns]
+    return EstimationPanel(
+        program_id=str(program_id),
+        kpi=kpi,
+        prepared=prepared,
+        units=units,
+        long=long[long_cols].reset_index(drop=True),
+        cohort_table=cohort_table,
+        cluster=cluster,
+        control_names=list(prepared.covariates),
+        months=months,
+        notes=notes,
+    )
+
+
+def estimate(
+    est_panel: EstimationPanel,
+    *,
+    controls: bool = True,
+    anticipation: int = 0,
+    control: Literal["never", "not_yet"] = "never",
+    method: Literal["dr", "ipw", "reg"] = "dr",
+    n_boot: int = 0,
+    seed: int | None = None,
+    allow_unbalanced_panel: bool = False,
+) -> StaggeredDiDResults:
+    """Run the recommended Callaway–Sant'Anna estimate on a built panel.
+
+    The estimation step of :func:`evaluate_program` on its own: one
+    ``diff_diff.CallawaySantAnna`` fit on the already narrow frame, no copies
+    beyond the engine's own.
+
+    Parameters
+    ----------
+    est_panel : EstimationPanel
+        From :func:`build_estimation_panel`.
+    controls : bool
+        Use the confound controls (doubly robust) or none.
+    anticipation, control, method, n_boot, seed, allow_unbalanced_panel
+        As in :func:`analysis.did.staggered_did`.
+
+    Returns
+    -------
+    StaggeredDiDResults
+    """
+    prepared = est_panel.prepared if controls else replace(est_panel.prepared, covariates=[])
+    return fit_callaway_santanna(
+        prepared,
+        control=control,
+        method=method,
+        anticipation=anticipation,
+        n_boot=n_boot,
+        seed=seed,
+        allow_unbalanced_panel=allow_unbalanced_panel,
+        pscore_trim=PSCORE_TRIM,
+    )
+
+
