@@ -87,6 +87,27 @@ class BudgetPlan:
         return text + "."
 
     @property
+    def waterfall_title(self) -> str:
+        """Finding-style title of the waterfall: direction and the largest step."""
+        from analysis.report import fmt_money
+
+        w = self.waterfall
+        start, end = float(w["amount"].iloc[0]), float(w["amount"].iloc[-1])
+        changes = w[w["kind"] == "change"]
+        big = changes.loc[changes["amount"].abs().idxmax()] if len(changes) else None
+        verb = "rises" if end > start else "falls" if end < start else "stays"
+        text = f"Budget {verb} from {fmt_money(start)} ({self.last_year[0]}) to {fmt_money(end)}"
+        return text + (f"; the largest step: {big['step'].lower()}" if big is not None else "")
+
+    @property
+    def fan_title(self) -> str:
+        """Finding-style title of the scenario fan."""
+        from analysis.report import fmt_money
+
+        s = self.scenarios.set_index("scenario")["budget"]
+        return f"Next year's budget: {fmt_money(s.min())} to {fmt_money(s.max())} across headcount and inflation scenarios"
+
+    @property
     def allocation_sentence(self) -> str:
         """Where the money goes under the effectiveness rule and the optimizer, in words."""
         from analysis.report import fmt_money
