@@ -24,9 +24,26 @@ from analysis.costs import CostTable
 from analysis.optimizer import OptimizedAllocation, optimize_allocation
 from analysis.roi import ROIReport
 
-__all__ = ["DEFAULT_SCENARIOS", "BudgetPlan", "plan_budget"]
+__all__ = ["DEFAULT_SCENARIOS", "BudgetPlan", "missing_inputs", "plan_budget"]
 
 DEFAULT_SCENARIOS: tuple[Scenario, ...] = (Scenario("low", 0.5, 0.0), Scenario("base", 1.0, 0.03), Scenario("high", 1.5, 0.06))
+
+
+def missing_inputs(dataset: Any) -> dict[str, str | None]:
+    """Why the ROI or the budget cannot be computed on a dataset (None when it can).
+
+    ``costs`` and ``headcount_plan`` are optional tables of the contract: without costs there is
+    no ROI and no per-capita cost; without a headcount plan there is no projection.
+
+    Returns
+    -------
+    dict
+        ``{"roi": reason or None, "budget": reason or None}``.
+    """
+    roi = None if dataset.costs is not None and len(dataset.costs) else "the dataset has no costs table, so no cost to set benefits against"
+    budget = roi or (None if dataset.headcount_plan is not None and len(dataset.headcount_plan)
+                     else "the dataset has no headcount_plan table, so next year's need cannot be projected")  # fmt: skip
+    return {"roi": roi, "budget": budget}
 
 
 @dataclass
