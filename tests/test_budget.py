@@ -212,3 +212,16 @@ def test_cap_below_the_minimums_says_by_how_much() -> None:
                             lower={"A": 50.0, "B": 60.0})  # fmt: skip
     assert "¥20 below the sum of the programs' minimums (¥110)" in str(info.value)
     assert info.value.column == "minimum"
+
+
+def test_missing_optional_tables_are_named_not_crashed_on() -> None:
+    from types import SimpleNamespace
+
+    from analysis.budget_plan import missing_inputs
+
+    full = SimpleNamespace(costs=pd.DataFrame({"amount": [1.0]}), headcount_plan=SEED_PLAN)
+    assert missing_inputs(full) == {"roi": None, "budget": None}
+    no_plan = missing_inputs(SimpleNamespace(costs=full.costs, headcount_plan=None))
+    assert no_plan["roi"] is None and "no headcount_plan table" in no_plan["budget"]
+    no_costs = missing_inputs(SimpleNamespace(costs=None, headcount_plan=SEED_PLAN))
+    assert "no costs table" in no_costs["roi"] and no_costs["budget"] == no_costs["roi"]
