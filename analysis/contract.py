@@ -330,6 +330,23 @@ TABLES: dict[str, TableSpec] = {
                 _opt("target", "float"),
             ),
         ),
+        TableSpec(
+            "followups",
+            key=("employee_id", "program_id", "months_after"),
+            required=False,
+            description="Follow-ups 1, 3 and 6 months after training (seed 000): applied on the job, manager rating.",
+            foreign_keys=(
+                ForeignKey(("employee_id",), "employees", ("employee_id",)),
+                ForeignKey(("program_id",), "programs", ("program_id",)),
+            ),
+            columns=(
+                _c("employee_id", "str"),
+                _c("program_id", "str"),
+                _c("months_after", "int", "months after the end of training (1, 3, 6)", ge=0),
+                _c("applied", "bool", "the trainee has applied the training on the job"),
+                _opt("manager_rating", "float", "manager's rating of on-the-job use, 1-5", ge=1, le=5),
+            ),
+        ),
     )
 }
 

@@ -631,6 +631,9 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
         ).sort_values(["region", "month"], ignore_index=True),
         "scorecard_inputs": _scorecard_inputs(rmoney, months),
     }
+    # follow-ups draw from their own stream, so every other table stays value for value the same
+    rfollow = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(FOLLOWUP_STREAM,)))
+    tables["followups"], followup_truth = _followups(rfollow, months, enrollments, staff_ids, x, exit_date)
     tables = {name: tables[name] for name in TABLES}
 
     latent = {
@@ -640,7 +643,9 @@ def generate(config: SampleConfig = SampleConfig()) -> SampleData:
         "region_open_period": dict(zip(REGIONS, opens.tolist())), "window": window,
     }
     truth = _ground_truth(config, latent, level, dept)
+    truth["gaps"].update(gap_analysis_truth(config, tables, latent, level, dept, gain))
     truth["roi"] = true_roi(truth, tables)
+    truth["scorecard"] = _scorecard_truth(tables["enrollments"], followup_truth, truth["programs"])
     return SampleData(tables=tables, ground_truth=truth, latent=latent)
 
 
@@ -851,6 +856,80 @@ def _scorecard_inputs(rng: np.random.Generator, months: pd.DatetimeIndex) -> pd.
     return pd.DataFrame(rows, columns=["period", "kpi", "value", "target"])
 
 
+#: Seed-sequence spawn key of the follow-up stream (apart from the nine streams of ``_STREAMS``).
+FOLLOWUP_STREAM = 1010
+FOLLOWUP_MONTHS: tuple[int, ...] = (1, 3, 6)
+#: Log-odds of having applied the training at each follow-up, by program (x = the person's learning draw).
+FOLLOWUP_LOGIT: dict[str, dict[int, float]] = {
+    "P01": {1: 0.2, 3: 0.7, 6: 0.6},
+    "P02": {1: 0.4, 3: 0.9, 6: 0.8},
+    "P03": {1: -0.3, 3: 0.0, 6: -0.2},
+}
+FOLLOWUP_SLOPE = 1.2
+
+
+def _followups(rng: np.random.Generator, months: pd.DatetimeIndex, enrollments: pd.DataFrame, staff_ids: np.ndarray, x: np.ndarray,
+               exit_date: np.ndarray) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Follow-ups 1, 3 and 6 months after the end of each trainee's first finished run (seed 000).
+
+    Every trainee whose first run ended (completed or failed the exam; not dropped, not in
+    progress) is followed up at each of 1, 3, 6 months after its end date that falls inside
+    the panel and before the trainee leaves. ``applied`` ~ Bernoulli(logistic(θ_{p,m} +
+    1.2 x_i)) — those who learned more apply it more; ``manager_rating`` = 3.2 + 0.5 x +
+    0.5 applied + N(0, 0.5²), one decimal, clipped to 1-5. Returns the table and the true
+    application probabilities (mean over the followed-up trainees) per program and month.
+    """
+    panel_end = (months[-1] + pd.offsets.MonthEnd(0)).to_datetime64()
+    first = enrollments.sort_values(["employee_id", "program_id", "start_date"], kind="stable").drop_duplicates(["employee_id", "program_id"])
+    first = first[first["status"].isin(["completed", "failed"])].reset_index(drop=True)
+    pos = pd.Series(np.arange(len(staff_ids)), index=staff_ids)
+    idx = pos[first["employee_id"].to_numpy()].to_numpy()
+    u = rng.random((len(first), len(FOLLOWUP_MONTHS)))
+    noise = rng.normal(0, 0.5, size=(len(first), len(FOLLOWUP_MONTHS)))
+    rows = []
+    prob: dict[str, dict[int, list[float]]] = {}
+    end = first["end_date"].to_numpy(dtype="datetime64[ns]")
+    for j, m in enumerate(FOLLOWUP_MONTHS):
+        due = (pd.DatetimeIndex(end) + pd.DateOffset(months=m)).to_numpy(dtype="datetime64[ns]")
+        leave = exit_date[idx]
+        ok = (due <= panel_end) & (np.isnat(leave) | (due < leave))
+        theta = first["program_id"].map(lambda p, m=m: FOLLOWUP_LOGIT[p][m]).to_numpy(float)
+        p_apply = 1 / (1 + np.exp(-(theta + FOLLOWUP_SLOPE * x[idx])))
+        applied = u[:, j] < p_apply
+        rating = np.clip(np.round(3.2 + 0.5 * x[idx] + 0.5 * applied + noise[:, j], 1), 1.0, 5.0)
+        for k in np.nonzero(ok)[0]:
+            rows.append((first["employee_id"].iat[k], first["program_id"].iat[k], m, bool(applied[k]), float(rating[k])))
+            prob.setdefault(first["program_id"].iat[k], {}).setdefault(m, []).append(float(p_apply[k]))
+    table = pd.DataFrame(rows, columns=["employee_id", "program_id", "months_after", "applied", "manager_rating"])
+    table = table.sort_values(["employee_id", "program_id", "months_after"], ignore_index=True)
+    truth = {p: {m: {"true_apply_probability": _r(np.mean(v)), "n": len(v)} for m, v in sorted(by_m.items())} for p, by_m in sorted(prob.items())}
+    return table, truth
+
+
+def _scorecard_truth(enrollments: pd.DataFrame, followups: dict[str, Any], programs: dict[str, Any]) -> dict[str, Any]:
+    """The generator's record of the scorecard metrics it controls, per program."""
+    out: dict[str, Any] = {
+        "definition": "per program, over every run in enrollments: completion_rate = completed / runs that ended (not in progress); "
+                      "exam_pass_rate = runs with exam_passed / runs with the exam taken; followups: the true probability of having "
+                      "applied the training at 1, 3, 6 months (mean over the trainees followed up; scrap learning = 1 - the 1-month value); "
+                      "kpi_change: the true effect at event times 1, 3, 6 (att_event_time)",
+        "programs": {},
+    }
+    for p, rows in enrollments.groupby("program_id"):
+        ended = rows["status"] != "in_progress"
+        sat = rows["exam_attempts"] > 0
+        passed = rows["exam_passed"].astype("boolean").fillna(False).astype(bool)
+        by_e = {int(r["event_time"]): r["att"] for r in programs[p]["att_event_time"]}
+        out["programs"][str(p)] = {
+            "runs": int(len(rows)),
+            "completion_rate": _r((rows["status"] == "completed").sum() / ended.sum()),
+            "exam_pass_rate": _r(passed.sum() / sat.sum()),
+            "followups": {str(m): v for m, v in followups.get(p, {}).items()},
+            "kpi_change": {str(m): by_e.get(m) for m in FOLLOWUP_MONTHS},
+        }
+    return out
+
+
 # --------------------------------------------------------------------------- #
 # Ground truth
 # --------------------------------------------------------------------------- #
@@ -1007,6 +1086,98 @@ def true_roi(truth: dict[str, Any], tables: dict[str, pd.DataFrame]) -> dict[str
     }
 
 
+#: Default threshold of the training-needs list (level points of gap in the target competency).
+NEEDS_THRESHOLD = 0.5
+
+
+def gap_analysis_truth(config: SampleConfig, tables: dict[str, pd.DataFrame], latent: dict[str, Any], level: np.ndarray,
+                       dept: np.ndarray, gain: np.ndarray) -> dict[str, Any]:
+    """True answers of the gap analysis (notebook 01): shortfall drivers per KPI, eligible head counts per program.
+
+    Parameters
+    ----------
+    config : SampleConfig
+        Generator settings.
+    tables : dict of str to DataFrame
+        The generated contract tables (``employees`` and ``assessments`` are read).
+    latent : dict
+        Latent arrays of :func:`generate` (``employee_id``, ``cohort``).
+    level : ndarray
+        True competency levels before training, staff x 3 (the role's competencies in
+        :data:`COMPETENCIES` order).
+    dept : ndarray
+        Department index per staff member.
+    gain : ndarray
+        Rise of the target competency through training (0 for the untrained).
+
+    Returns
+    -------
+    dict
+        ``shortfall_drivers``: per KPI the role's competencies ranked by their true
+        contribution to the KPI shortfall, kappa x weight x mean true gap (KPI units lost per
+        person against a colleague with no gap in it; the generator's alpha carries
+        -kappa x sum of weight x gap). ``needs``: per program, among staff employed at the end of
+        the panel whose role requires the target competency, the true number whose true gap
+        exceeds :data:`NEEDS_THRESHOLD` at the date of their latest assessment
+        (``true_eligible``: what an error-free assessment on that date would count; training
+        after the review is not in it) and at the end of the panel (``true_eligible_now``).
+
+    Notes
+    -----
+    Reads no random stream: every existing table stays as it was.
+    """
+    months = _months(config)
+    staff_ids = latent["employee_id"]
+    cohort = latent["cohort"]
+    review = int(math.ceil(config.n_months / 2)) + 1
+    review_start = months[review - 1]
+    panel_end = months[-1] + pd.offsets.MonthEnd(0)
+    emp = tables["employees"].set_index("employee_id")
+    active = emp.loc[staff_ids, "exit_date"].isna().to_numpy() | (emp.loc[staff_ids, "exit_date"] > panel_end).to_numpy()
+    ass = tables["assessments"]
+    drivers: dict[str, Any] = {}
+    needs: dict[str, Any] = {}
+    for k, d in enumerate(DEPARTMENTS):
+        idx = dept == k
+        comps = COMPETENCIES[d.role]
+        kappa = d.kappa if config.competency_gaps else 0.0
+        rows = []
+        for j, (comp, required, weight, _m) in enumerate(comps):
+            g = np.maximum(0.0, required - level[idx, j])
+            rows.append({"competency": comp, "weight": weight, "mean_true_gap": _r(g.mean()),
+                         "kpi_units_lost_per_person": _r(kappa * weight * g.mean())})
+        rows.sort(key=lambda r: -r["kpi_units_lost_per_person"])
+        for rank, row in enumerate(rows, start=1):
+            row["rank"] = rank
+        drivers[d.kpi] = rows
+        target = PROGRAMS[d.program][2]
+        j = [c[0] for c in comps].index(target)
+        required = comps[j][1]
+        mine = ass[(ass["competency"] == target) & ass["employee_id"].isin(staff_ids[idx])]
+        latest = mine.groupby("employee_id")["assessed_on"].max()
+        pos = pd.Series(np.arange(len(staff_ids)), index=staff_ids)
+        who = pos.loc[latest.index].to_numpy()
+        trained_before = (cohort[who] > 0) & (cohort[who] < review) & (latest.to_numpy() >= review_start)
+        level_then = np.minimum(level[who, j] + np.where(trained_before, gain[who], 0.0), 5.0)
+        level_now_all = np.minimum(level[:, j] + np.where(cohort > 0, gain, 0.0), 5.0)
+        keep = active[who]
+        assessed_active = idx & active & np.isin(staff_ids, latest.index)
+        needs[d.program] = {
+            "competency": target, "role": d.role, "department": d.name, "threshold": NEEDS_THRESHOLD,
+            "population": int((idx & active).sum()), "assessed": int(keep.sum()),
+            "true_eligible": int(((required - level_then[keep]) > NEEDS_THRESHOLD).sum()),
+            "true_eligible_now": int(((required - level_now_all[assessed_active]) > NEEDS_THRESHOLD).sum()),
+        }
+    return {
+        "shortfall_drivers": drivers,
+        "needs": needs,
+        "needs_definition": "per program: staff employed at the end of the panel whose role requires the target competency "
+                            f"and who were assessed in it; true_eligible = true gap (required - true level at the latest "
+                            f"assessment) above {NEEDS_THRESHOLD}; true_eligible_now = the same with every training up to "
+                            "the end of the panel counted",
+    }
+
+
 # --------------------------------------------------------------------------- #
 # Writing
 # --------------------------------------------------------------------------- #
@@ -1137,7 +1308,10 @@ conversion, internal instructors — value and target).
   the trainees of each band of their first run's exam score), `pre_training_dip` (mean slump
   at event time −1).
 - `gaps`: true mean gap per role × competency, mean weighted gap per department, KPI change
-  per point of weighted gap. `region_rollout_period`: first open month of each region.
+  per point of weighted gap; `shortfall_drivers` (per KPI, the role's competencies ranked by
+  κ · weight · mean true gap, the KPI units each costs a person) and `needs` (per program, staff
+  employed at the panel end whose true gap in the target competency exceeds 0.5 at their latest
+  assessment, and at the panel end). `region_rollout_period`: first open month of each region.
 """
 
 

@@ -46,6 +46,7 @@ OPTIONAL_TABLE_USES = {
     "budget_priorities": "strategic budget weighting",
     "context_monthly": "market-condition controls in attribution",
     "scorecard_inputs": "the balanced scorecard's company-level figures",
+    "followups": "the scorecard's follow-ups (transfer, scrap learning)",
 }
 
 _DATE_PATTERNS = {

@@ -7,7 +7,6 @@ import hashlib
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -195,7 +194,7 @@ def test_warnings_are_collected_not_printed(tiny_dataset_dir: Path, capsys: pyte
     assert tiny.message.startswith("3 program training months")
     assert tiny.rows == ["P01 2024-03: 2 trainees", "P01 2024-04: 1 trainee", "P02 2024-02: 1 trainee"]
     absent = [w for w in ds.warnings if "is absent" in w.message]
-    assert {w.table for w in absent} == {"assessments", "role_requirements", "costs", "headcount_plan", "budget_priorities", "context_monthly", "scorecard_inputs"}
+    assert {w.table for w in absent} == {"assessments", "role_requirements", "costs", "headcount_plan", "budget_priorities", "context_monthly", "scorecard_inputs", "followups"}
     assert next(w for w in absent if w.table == "costs").message == "table costs is absent; ROI will be skipped"
     assert not any("missing while employed" in m or "no KPI row" in m or "extra columns" in m for m in messages)
 
@@ -316,16 +315,29 @@ def _write_large_dataset(folder: Path, n_employees: int = 2000, n_months: int = 
     return folder
 
 
-def test_large_dataset_loads_in_seconds(tmp_path: Path) -> None:
+def test_large_dataset_panel_is_complete_and_correct(tmp_path: Path) -> None:
+    # (speed of loading is measured in benchmarks/, not asserted here)
     folder = _write_large_dataset(tmp_path / "large")
-    started = time.perf_counter()
     ds = load_dataset(folder)
     panel = ds.panel("sales", "P01")
-    elapsed = time.perf_counter() - started
     assert len(ds.kpi_monthly) == 96_000 and len(panel) == 48_000
     assert (panel["cohort"] > 0).groupby(panel["employee_id"]).first().sum() == 600
-    # about 1 s on one core; the bound leaves room for a busy CI machine
-    assert elapsed < 8, f"load + panel took {elapsed:.1f} s"
+    # every sales value lands on its employee and month, unchanged
+    raw = pd.read_csv(folder / "kpi_monthly.csv", parse_dates=["month"])
+    raw = raw[raw["kpi"] == "sales"].sort_values(["employee_id", "month"], ignore_index=True)
+    got = panel.assign(employee_id=panel["employee_id"].astype(str)).sort_values(["employee_id", "month"])
+    np.testing.assert_array_equal(got["employee_id"].to_numpy(), raw["employee_id"].astype(str).to_numpy())
+    np.testing.assert_array_equal(got["month"].to_numpy(), raw["month"].to_numpy())
+    np.testing.assert_array_equal(got["value"].to_numpy(), raw["value"].to_numpy())
+    # the cohort is the month of the training start (period 1 = 2024-01), event time = period - cohort
+    enr = pd.read_csv(folder / "enrollments.csv", parse_dates=["start_date"]).set_index("employee_id")
+    expected = (enr["start_date"].dt.year - 2024) * 12 + enr["start_date"].dt.month
+    cohort = panel.groupby("employee_id")["cohort"].first()
+    trained = cohort[cohort > 0]
+    assert set(trained.index) == set(expected.index)
+    np.testing.assert_array_equal(trained.to_numpy(int), expected.loc[trained.index.astype(str)].to_numpy(int))
+    tr = panel[panel["cohort"] > 0]
+    np.testing.assert_array_equal(tr["event_time"].to_numpy(), (tr["period"] - tr["cohort"]).to_numpy())
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

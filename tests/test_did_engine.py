@@ -1,0 +1,120 @@
+"""Guard the ``diff_diff`` internals that :mod:`analysis.did` relies on.
+
+The kit re-aggregates ATT(g, t) cells (post-treatment months only when anticipation > 0,
+by cohort and calendar month) and keeps the multiplier-bootstrap draws per event time
+through parts of ``diff_diff`` that are not its public API. ``pyproject.toml`` therefore
+bounds ``diff-diff`` to the minor version these tests were written against; when the
+bound is moved, each test below names the internal that changed, so the fix is a
+targeted one (or a move to the public API if ``diff_diff`` gained one).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from packaging.specifiers import SpecifierSet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bound() -> SpecifierSet:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    m = re.search(r'"diff-diff([^"]*)"', text)
+    assert m, "pyproject.toml: no diff-diff requirement found"
+    return SpecifierSet(m.group(1))
+
+
+def test_installed_diff_diff_is_within_the_tested_bound():
+    bound, installed = _bound(), version("diff-diff")
+    assert installed in bound, (
+        f"diff-diff {installed} is installed but pyproject.toml allows {bound}: analysis/did.py uses "
+        "diff_diff internals checked only for that range; run tests/test_did_engine.py against the new "
+        "version before widening the bound"
+    )
+    # the bound is a single minor version: internals may change in any minor release
+    assert any(s.operator == "<" for s in bound) and any(s.operator == ">=" for s in bound)
+
+
+def _params(func) -> set[str]:
+    return set(inspect.signature(func).parameters)
+
+
+@pytest.mark.parametrize(
+    ("owner", "name", "needed"),
+    [
+        ("_KitAggregator", "_aggregate_simple", {"group_time_effects", "influence_func_info", "precomputed"}),
+        ("_KitAggregator", "_compute_aggregated_se_with_wif", {"gt_pairs", "weights", "effects", "groups_for_gt"}),
+        (
+            "_KitBootstrapAggregator",
+            "_run_multiplier_bootstrap",
+            {"group_time_effects", "influence_func_info", "aggregate", "balance_e", "treatment_groups",
+             "time_periods", "df", "unit", "precomputed", "cband", "_replay_bitgen_state"},
+        ),  # fmt: skip
+        ("_KitBootstrapAggregator", "_prepare_event_study_aggregation", {"gt_pairs", "group_time_effects"}),
+    ],
+)
+def test_private_aggregators_keep_their_signatures(owner, name, needed):
+    from diff_diff import staggered_results
+
+    cls = getattr(staggered_results, owner, None)
+    assert cls is not None, f"diff_diff.staggered_results.{owner} is gone (used by analysis/did.py)"
+    func = getattr(cls, name, None)
+    assert func is not None, f"diff_diff.staggered_results.{owner}.{name} is gone (used by analysis/did.py)"
+    missing = needed - _params(func)
+    assert not missing, f"diff_diff {owner}.{name} lost parameter(s) {sorted(missing)} (used by analysis/did.py)"
+    if owner == "_KitBootstrapAggregator":
+        init = _params(cls.__init__)
+        assert {"alpha", "anticipation", "n_bootstrap", "bootstrap_weights", "bootstrap_label"} <= init, (
+            f"diff_diff.staggered_results.{owner}.__init__ changed: {sorted(init)}"
+        )
+
+
+def test_bootstrap_gemm_is_a_module_function_of_staggered_bootstrap():
+    from diff_diff import bootstrap_chunking, staggered_bootstrap
+
+    assert getattr(staggered_bootstrap, "tiled_if_matmul", None) is bootstrap_chunking.tiled_if_matmul, (
+        "diff_diff.staggered_bootstrap.tiled_if_matmul changed: StaggeredDiDResults.event_study_draws() "
+        "keeps the event-time draws by wrapping it during a bootstrap replay"
+    )
+    assert {"weight_stream", "n_bootstrap", "n_units", "columns"} <= _params(bootstrap_chunking.tiled_if_matmul)
+
+
+def _panel() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n, periods = 120, np.arange(1, 7)
+    cohort = rng.choice([0, 3, 5], size=n)
+    y = rng.normal(size=(n, len(periods))) + np.where((periods >= cohort[:, None]) & (cohort[:, None] > 0), 1.0, 0.0)
+    return pd.DataFrame({"unit": np.repeat(np.arange(n), 6), "period": np.tile(periods, n),
+                         "cohort": np.repeat(cohort, 6), "y": y.ravel()})  # fmt: skip
+
+
+@pytest.mark.parametrize("n_boot", [0, 49])
+def test_fitted_result_carries_the_aggregation_kit(n_boot):
+    from analysis.did import staggered_did
+
+    res = staggered_did(_panel(), "y", "unit", "period", "cohort", n_boot=n_boot, seed=1)
+    kit = getattr(res.raw, "_aggregation_kit", None)
+    assert kit is not None, "diff_diff results no longer carry _aggregation_kit (used by analysis/did.py)"
+    for attr in ("influence", "bookkeeping", "alpha", "anticipation", "bootstrap", "cband"):
+        assert hasattr(kit, attr), f"diff_diff _aggregation_kit lost attribute {attr!r} (used by analysis/did.py)"
+    for key in ("all_units", "unit_cohorts", "canonical_size", "resolved_survey_unit"):
+        assert key in kit.bookkeeping, f"diff_diff _aggregation_kit.bookkeeping lost {key!r} (used by analysis/did.py)"
+    cell = next(iter(kit.influence.values()))
+    assert {"treated_idx", "control_idx", "treated_inf", "control_inf"} <= set(cell), (
+        f"diff_diff influence-function cells changed: {sorted(cell)} (used by StaggeredDiDResults.cov)"
+    )
+    if n_boot:
+        for attr in ("n_bootstrap", "weight_type", "bitgen_state"):
+            assert hasattr(kit.bootstrap, attr), f"diff_diff _aggregation_kit.bootstrap lost {attr!r}"
+        # the internals still compute what the kit expects of them
+        draws = res.event_study_draws()
+        dyn = res.aggregate("dynamic").set_index("event_time")
+        np.testing.assert_allclose(draws.std(ddof=1), dyn["se"], rtol=1e-9)
+    post = res.aggregate("calendar")
+    assert np.isfinite(post["se"]).all() and (post["se"] > 0).all()
