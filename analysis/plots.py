@@ -422,3 +422,99 @@ def needs_vs_truth(table: pd.DataFrame, *, title: str) -> Figure:
     ax.legend(frameon=False, loc="lower right")
     ax.set_title(textwrap.fill(title, 90))
     return finish(fig)
+
+
+# ---- notebook 03: ROI and budget ------------------------------------------------------------------------------
+def roi_intervals(table: pd.DataFrame, *, title: str, level: float = 0.90) -> Figure:
+    """Each program's median ROI % with its interval, zero (break-even) marked, the truth where known.
+
+    Parameters
+    ----------
+    table : DataFrame
+        program_id, roi_pct_median, roi_pct_low, roi_pct_high (+ true_roi_pct); rows without an ROI are left out.
+    title : str
+        Finding-style title.
+    level : float
+        Interval level, for the axis label.
+    """
+    apply_style()
+    t = table.dropna(subset=["roi_pct_median"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 0.6 * max(len(t), 1) + 1.6))
+    y = list(range(len(t)))[::-1]
+    for yi, (_, row) in zip(y, t.iterrows(), strict=True):
+        ax.errorbar(row["roi_pct_median"], yi, xerr=[[row["roi_pct_median"] - row["roi_pct_low"]], [row["roi_pct_high"] - row["roi_pct_median"]]],
+                    fmt="o", color=PALETTE[0], capsize=4, lw=2)  # fmt: skip
+        if "true_roi_pct" in t.columns and pd.notna(row.get("true_roi_pct")):
+            ax.plot(row["true_roi_pct"], yi, marker="x", color=TRUTH_COLOR, ms=8, mew=2, ls="none",
+                    label="true ROI (sample data)" if yi == y[0] else None)  # fmt: skip
+    ax.axvline(0, color=PALETTE[4], lw=1, ls="--", label="break-even (ROI 0%)")
+    ax.set_yticks(y)
+    ax.set_yticklabels(t["program_id"].astype(str))
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _p: f"{v:+,.0f}%"))
+    ax.set_xlabel(f"ROI % (median and {level:.0%} interval over the bootstrap draws)")
+    ax.legend(frameon=False, loc="lower right")
+    ax.set_title(title)
+    return finish(fig)
+
+
+def budget_fan(scenarios: pd.DataFrame, *, title: str, currency: str = "¥") -> Figure:
+    """Cumulative spend over the plan year's 12 months: the base scenario with the low-high fan around it.
+
+    Parameters
+    ----------
+    scenarios : DataFrame
+        scenario (low / base / high), budget.
+    """
+    apply_style()
+    months = list(range(0, 13))
+    b = scenarios.set_index("scenario")["budget"]
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    share = [m / 12 for m in months]
+    ax.fill_between(months, [s * b["low"] for s in share], [s * b["high"] for s in share], color=PALETTE[0], alpha=0.18,
+                    label="low to high scenario")  # fmt: skip
+    ax.plot(months, [s * b["base"] for s in share], color=PALETTE[0], lw=2, label="base scenario")
+    for name in ("low", "high"):
+        ax.annotate(f"{name}: {currency}{b[name]:,.0f}", (12, b[name]), xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
+    ax.annotate(f"base: {currency}{b['base']:,.0f}", (12, b["base"]), xytext=(4, 0), textcoords="offset points", va="center", fontsize=9,
+                fontweight="bold")  # fmt: skip
+    ax.set_xlim(0, 14.5)
+    ax.set_xticks(months)
+    ax.set_xlabel("month of the plan year (spend spread evenly)")
+    ax.set_ylabel(f"cumulative training spend ({currency})")
+    thousands(ax)
+    ax.legend(frameon=False, loc="upper left")
+    ax.set_title(title)
+    return finish(fig)
+
+
+def budget_waterfall(steps: pd.DataFrame, *, title: str, currency: str = "¥") -> Figure:
+    """From last year's spend to next year's budget: levels as full bars, changes as floating bars.
+
+    Parameters
+    ----------
+    steps : DataFrame
+        step, amount, kind ("level" or "change"), in order (:func:`analysis.budget.waterfall`).
+    """
+    apply_style()
+    fig, ax = plt.subplots(figsize=(9, 4.6))
+    running = 0.0
+    labels = []
+    for i, row in enumerate(steps.itertuples(index=False)):
+        if row.kind == "level":
+            ax.bar(i, row.amount, color=PALETTE[0])
+            running = row.amount
+            top = row.amount
+        else:
+            bottom = running if row.amount >= 0 else running + row.amount
+            ax.bar(i, abs(row.amount), bottom=bottom, color=PALETTE[2] if row.amount >= 0 else PALETTE[4])
+            running += row.amount
+            top = max(running, running - row.amount)
+        text = f"{currency}{row.amount:,.0f}" if row.kind == "level" else f"{'+' if row.amount >= 0 else '-'}{currency}{abs(row.amount):,.0f}"
+        ax.annotate(text, (i, top), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
+        labels.append("\n".join(textwrap.wrap(str(row.step), 14)))
+    ax.set_xticks(range(len(steps)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel(f"training spend ({currency})")
+    thousands(ax)
+    ax.set_title(title)
+    return finish(fig)

@@ -110,6 +110,8 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
                 data = write_sample(shared / "data" / "small", SampleConfig(n_employees=300, seed=5))
                 emp = data / "employees.csv"
                 emp.write_text(emp.read_text(encoding="utf-8").replace("Operations", HOSTILE_DEPARTMENT), encoding="utf-8")
+                plan = data / "headcount_plan.csv"  # the plan names the same (renamed) department, or notebook 03 refuses it as an unknown unit
+                plan.write_text(plan.read_text(encoding="utf-8").replace("Operations", HOSTILE_DEPARTMENT), encoding="utf-8")
                 params = shared / "params.yaml"
                 params.write_text("notebooks:\n  02_training_attribution: {n_boot: 99}\n", encoding="utf-8")
                 result = run(data, out=shared / "reports", params_file=params, notebooks_dir=ROOT / "notebooks", echo=False)

@@ -318,3 +318,21 @@ def test_dependency_cycle_is_skipped_not_hung(tmp_path: Path, small_dataset: Pat
     assert {n.name: n.status for n in result.notebooks} == {"01_a": "skipped", "02_b": "skipped"}
     assert result.notebooks[0].error == "skipped: circular dependency among 01_a, 02_b"
     assert not result.ok
+
+
+def test_roi_notebook_reads_attribution_from_the_same_run(good_run) -> None:
+    result, _, _ = good_run
+    folder = result.folder
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    runs = {n["name"]: n for n in record["notebooks"]}
+    assert runs["03_roi_budget"]["depends_on"] == ["01_gap_analysis", "02_training_attribution"]
+    executed = nbformat.read(folder / "03_roi_budget.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    # read from this run's tables, never a second 999-draw bootstrap
+    assert "effects_from = 'this run'" in printed
+    roi = pd.read_csv(folder / "tables" / "03_roi_budget__roi_by_program.csv")
+    assert list(roi.columns[:11]) == ["program_id", "participants", "cost_total", "benefit_median", "roi_pct_median", "roi_pct_low",
+                                      "roi_pct_high", "bcr_median", "payback_months_median", "p_roi_positive", "status"]  # fmt: skip
+    assert "true_roi_pct" in roi.columns
+    for name in ("budget_by_program_unit", "allocation", "scenarios", "costs_by_program", "waterfall"):
+        assert (folder / "tables" / f"03_roi_budget__{name}.csv").is_file(), name
