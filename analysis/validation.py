@@ -372,7 +372,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path, list[str]]) -> Path | None:
+def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path, list[str] | None]) -> Path | None:
     """The file of a table: named in the mapping, ``<table>.csv|.parquet|.xlsx``, or a workbook with a sheet ``<table>``."""
     if table in mapping.files:
         path = folder / mapping.files[table]
@@ -391,7 +391,7 @@ def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path,
         )
     if found:
         return found[0]
-    holding = [p for p, sheets in workbooks.items() if table in sheets]
+    holding = [p for p, sheets in workbooks.items() if sheets and table in sheets]
     if len(holding) > 1:
         raise DataValidationError(
             f"table {table}: workbooks {', '.join(p.name for p in holding)} all have a sheet {table!r}; name the one to read in mapping.yaml (files:)",
@@ -400,7 +400,7 @@ def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path,
     return holding[0] if holding else None
 
 
-def _folder_workbooks(folder: Path, cache: dict[Path, bytes]) -> dict[Path, list[str]]:
+def _folder_workbooks(folder: Path, cache: dict[Path, bytes]) -> dict[Path, list[str] | None]:
     """Sheet names of every workbook in the folder, for one-sheet-per-table workbooks (bytes kept in ``cache``)."""
     found = {}
     for path in sorted(folder.iterdir()):
@@ -806,15 +806,27 @@ def _schema_error(cases: pd.DataFrame, df: pd.DataFrame, spec: TableSpec, src: _
 
 
 def _load_table(
-    folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: dict[str, str], workbooks: dict[Path, list[str]], cache: dict[Path, bytes]
+    folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: dict[str, str], workbooks: dict[Path, list[str] | None], cache: dict[Path, bytes]
 ) -> tuple[pd.DataFrame, _Source] | None:
     """Read, rename, type and schema-check one table; None for an absent optional table."""
     path = _find_file(folder, spec.name, mapping, workbooks)
     if path is None:
         if spec.required:
+            broken = [p.name for p, sheets in workbooks.items() if sheets is None]
+            spare = {p: [x for x in sheets if x not in TABLES] for p, sheets in workbooks.items() if sheets is not None}
+            spare = {p: sheets for p, sheets in spare.items() if sheets}
+            books = "; ".join(f"{p.name} (sheets {', '.join(map(repr, sheets))})" for p, sheets in spare.items())
+            first = next(iter(spare.items()), None)
             raise DataValidationError(
                 f"table {spec.name}: file {spec.name}.csv (or .xlsx, .parquet, or a workbook sheet named {spec.name!r}) is missing from {folder}; "
-                f"it is required (columns: {', '.join(spec.required_columns)})",
+                f"it is required (columns: {', '.join(spec.required_columns)})"
+                + (
+                    f". The folder's workbooks {books} have no sheet {spec.name!r}: name the one to read in mapping.yaml, "
+                    f"e.g. files: {{{spec.name}: {{path: {first[0].name}, sheet: {first[1][-1]}}}}}"
+                    if first
+                    else ""
+                )
+                + (f". Workbook(s) {', '.join(broken)} in the folder cannot be opened (damaged or cut short?); export them again" if broken else ""),
                 table=spec.name,
             )
         return None

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -191,6 +192,14 @@ def verdicts(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _default_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _commit() -> str:
     try:
         head = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -243,16 +252,30 @@ def main(argv: list[str] | None = None) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     seeds = range(args.first_seed, args.first_seed + args.reps)
-    tasks = [(s, args.employees, args.months, v) for v in variants for s in seeds]
+    # seed-major order: a run stopped early (Ctrl-C or SIGTERM) still has paired seeds for every variant
+    tasks = [(s, args.employees, args.months, v) for s in seeds for v in variants]
     commit = _commit()
     t0 = time.perf_counter()
     frames = []
-    with get_context("fork").Pool(args.jobs, maxtasksperchild=25) as pool:
-        for k, frame in enumerate(pool.imap_unordered(replicate, tasks), 1):
-            frames.append(frame)
-            if k % 10 == 0 or k == len(tasks):
-                print(f"  {k}/{len(tasks)} data sets ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    stopped = ""
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with get_context("fork").Pool(args.jobs, initializer=_default_sigterm, maxtasksperchild=25) as pool:
+            for k, frame in enumerate(pool.imap_unordered(replicate, tasks), 1):
+                frames.append(frame)
+                if k % 10 == 0 or k == len(tasks):
+                    print(f"  {k}/{len(tasks)} data sets ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        if not frames:
+            raise
+        stopped = f"Stopped early after {len(frames)} of {len(tasks)} data sets"
     reps = pd.concat(frames, ignore_index=True).sort_values(["variant", "seed", "program_id"], kind="stable")
+    if stopped:  # keep the seeds finished for every variant (a paired comparison)
+        per_seed = reps.groupby("seed")["variant"].nunique()
+        done = per_seed[per_seed == len(variants)].index
+        reps = reps[reps["seed"].isin(done)]
+        stopped += f"; the tables use the {len(done)} seeds finished for every variant."
+        seeds = sorted(int(v) for v in done)
     table = summarize(reps)
     minutes = (time.perf_counter() - t0) / 60
     failed = reps[reps["rung"] == "(failed)"]
@@ -263,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `python benchmarks/montecarlo.py {' '.join(argv if argv is not None else sys.argv[1:])}`; kit at commit"
         f" {commit}; {minutes:.1f} minutes on {args.jobs} worker processes ({os.cpu_count()} cores).",
         "",
-        f"{args.reps} generated data sets per variant (`analysis.sample`, {args.employees} employees x {args.months} months,"
+        *([f"**{stopped}**", ""] if stopped else []),
+        f"{len(seeds)} generated data sets per variant (`analysis.sample`, {args.employees} employees x {args.months} months,"
         f" seeds {seeds[0]}-{seeds[-1]}, every confound on unless a variant switches one off"
         + (f"; for every variant {', '.join(f'{k}={v}' for k, v in common.items())}" if common else "")
         + "); `evaluate_program` with"
@@ -272,8 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         " containing the true overall ATT; for P03, whose true effect is zero, one minus the false-positive rate."
         " 'Coverage with SD as SE': the same with the spread of the estimates across data sets as standard error, so a"
         " gap between the two columns is a standard-error problem and a low value in both is a bias problem."
-        f" Binomial standard error of a coverage near 0.95 over {args.reps} data sets:"
-        f" {np.sqrt(0.95 * 0.05 / args.reps):.3f}.",
+        f" Binomial standard error of a coverage near 0.95 over {len(seeds)} data sets:"
+        f" {np.sqrt(0.95 * 0.05 / len(seeds)):.3f}.",
         "",
     ]
     if len(failed):

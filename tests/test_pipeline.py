@@ -15,7 +15,6 @@ import pytest
 
 from analysis import pipeline
 from analysis.pipeline import cli, hash_inputs, rebuild_index, run
-from analysis.sample import SampleConfig, write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"
@@ -65,22 +64,15 @@ def test_external_resource_detector_catches_cdn_scripts() -> None:
 
 
 @pytest.fixture(scope="module")
-def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = write_sample(tmp_path_factory.mktemp("data") / "small", SampleConfig(n_employees=300, seed=5))
-    emp = folder / "employees.csv"
-    emp.write_text(emp.read_text(encoding="utf-8").replace("Operations", HOSTILE), encoding="utf-8")
-    plan = folder / "headcount_plan.csv"  # the plan names the same (renamed) department, or notebook 03 refuses it as an unknown unit
-    plan.write_text(plan.read_text(encoding="utf-8").replace("Operations", HOSTILE), encoding="utf-8")
-    return folder
+def small_dataset(sample_run) -> Path:
+    # 300 generated employees, "Operations" renamed to HOSTILE (tests/conftest.py; shared with the browser test)
+    return sample_run.data
 
 
 @pytest.fixture(scope="module")
-def good_run(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("reports")
-    params = tmp_path_factory.mktemp("params") / "params.yaml"
-    params.write_text("notebooks:\n  02_training_attribution: {n_boot: 99}\n", encoding="utf-8")
-    result = run(small_dataset, out=out, params_file=params, notebooks_dir=ROOT / "notebooks", echo=False)
-    return result, out, small_dataset
+def good_run(sample_run):
+    # the session's one run of every notebook on small_dataset, 02 with n_boot 99 (tests/conftest.py)
+    return sample_run.result, sample_run.out, sample_run.data
 
 
 def test_run_writes_complete_report_set(good_run) -> None:
@@ -105,7 +97,7 @@ def test_run_writes_complete_report_set(good_run) -> None:
     assert record["packages"]["diff-diff"] != "not installed" and record["packages"]["pandas"] == pd.__version__
     assert record["parameters"]["notebooks"] == {"02_training_attribution": {"n_boot": 99}}
     assert list((folder / "tables").glob("00_data_quality__*.csv"))
-    assert record["headlines"]["00_data_quality"][0]["text"].startswith("12 tables passed the data contract")
+    assert record["headlines"]["00_data_quality"][0]["text"].startswith("13 tables passed the data contract")
     assert (out / "latest").resolve() == folder.resolve()
 
 
