@@ -14,7 +14,6 @@ import re
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -491,3 +490,22 @@ def test_declared_number_format_reaches_extra_columns_and_time_of_day_is_named(t
     _replace(emp, "2022-03-01", "2022-03-01 09:30:00")
     err = _refused(tiny_dataset_dir)
     assert err.column == "hire_date" and "without a time of day" in str(err) and "'2022-03-01 09:30:00'" in str(err)
+
+
+def test_reader_helpers() -> None:
+    from analysis.readers import _cell_text, column_letter, sniff
+
+    assert [column_letter(i) for i in (1, 2, 26, 27, 52, 703)] == ["A", "B", "Z", "AA", "AZ", "AAA"]
+    assert sniff(b"PAR1....PAR1") == "parquet" and sniff(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest") == "xls" and sniff(b"PK\x03\x04junk") == "damaged zip"
+    assert sniff(b"employee_id,department\n") == "text"
+    cells = [None, "", True, 7, 82.0, 0.1, 1e20, dt.datetime(2024, 3, 5), dt.datetime(2024, 3, 5, 9, 30), dt.date(2024, 3, 5), "E01"]
+    texts = [_cell_text(c) for c in cells]
+    assert pd.isna(texts[0]) and pd.isna(texts[1])
+    assert texts[2:] == ["true", "7", "82", "0.1", "1e+20", "2024-03-05", "2024-03-05 09:30:00", "2024-03-05", "E01"]
+
+
+def test_a_file_given_as_the_data_folder(tmp_path: Path) -> None:
+    path = tmp_path / "employees.csv"
+    path.write_text(TINY_TABLES["employees"], encoding="utf-8")
+    with pytest.raises(DataValidationError, match="is a file, not a folder"):
+        load_dataset(path)
