@@ -406,7 +406,7 @@ def _corrupt(folder: Path, name: str, kind: str, at: float, junk: bytes) -> None
     path.write_bytes(data)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=corruptions())
 def test_corrupted_bytes_load_or_raise_a_validation_error(tmp_path_factory: pytest.TempPathFactory, case) -> None:
     folder = write_tiny_dataset(tmp_path_factory.mktemp("corrupt"))
