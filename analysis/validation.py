@@ -557,6 +557,9 @@ def _parse_numbers(text: pd.Series, df: pd.DataFrame, col: Column, src: _Source,
         return num, failed
     comma_fits = text.str.fullmatch(_DECIMAL_COMMA).fillna(False).astype(bool)
     point_ok, comma_ok = not failed.any(), bool(comma_fits[present].all())
+    if comma_ok and col.kind == "int":  # a whole-number column: 1,200 cannot mean 1.2
+        as_comma = pd.to_numeric(text[commas].str.replace(".", "", regex=False).str.replace(",", ".", regex=False), errors="coerce")
+        comma_ok = bool((as_comma == np.floor(as_comma)).all())
     user = src.users_name(col.name)
     if point_ok and comma_ok:
         raise src.error(

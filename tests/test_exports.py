@@ -535,3 +535,11 @@ def test_the_sample_with_cr_line_endings_and_as_csv_beside_a_workbook_reads_to_t
     from_book = _load(mixed)
     _same_tables(from_book, reference)
     assert [w.message for w in from_book.warnings] == [w.message for w in reference.warnings]
+
+
+def test_a_comma_in_a_whole_number_column_can_only_group_thousands(tiny_dataset_dir: Path) -> None:
+    (tiny_dataset_dir / "headcount_plan.csv").write_text('unit,year,current_headcount,planned_hires,planned_exits\nRep,2025,"1,200",80,"1,050"\n', encoding="utf-8")
+    ds = _load(tiny_dataset_dir)
+    row = ds.headcount_plan.iloc[0]
+    assert (row["current_headcount"], row["planned_exits"]) == (1200, 1050)
+    assert any("thousands separator" in w.message and "'current_headcount'" in w.message for w in ds.warnings)
