@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= data/sample
 
-.PHONY: report test lab sample lock bench clean-venv
+.PHONY: report test lab sample lock bench screenshots clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ report: $(STAMP)  ## run every notebook on the sample data and write the HTML re
 
 test: $(STAMP)  ## every test: unit, property, pipeline, and nbval over the committed notebooks
 	$(PY) -m pytest -n 2 --dist loadfile tests notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+screenshots: $(STAMP)  ## run the kit on $(DATA) and refresh the PNGs of its pages in reports/screenshots/ (needs chromium)
+	$(PY) tests/test_browser.py --data $(DATA) --out reports/screenshots
 
 lab: $(STAMP)  ## JupyterLab on the kit
 	$(PY) -m jupyter lab notebooks

@@ -12,7 +12,7 @@ and :mod:`analysis.optimizer` (scipy).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -273,7 +273,8 @@ class Scenario:
 
 
 def scenarios(
-    make_demand, per_capita: Mapping[str, float] | pd.Series, plan_headcount, cases: Sequence[Scenario]
+    make_demand: Callable[[float], Demand], per_capita: Mapping[str, float] | pd.Series, plan_headcount: Callable[[float], float],
+    cases: Sequence[Scenario],
 ) -> pd.DataFrame:
     """Budget under low / base / high headcount and cost inflation.
 

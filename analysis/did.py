@@ -12,6 +12,20 @@ This module is the kit's thin layer over the field's libraries:
   they are kept as rungs of the method ladder and as the diagnostic reference,
   not as the recommended estimator.
 
+``StaggeredDiDResults`` speaks the same vocabulary for the ATT(g, t) cells: ``params``,
+``std_errors``, ``tstats``, ``pvalues``, ``cov``, ``nobs`` and ``conf_int(level)``, whose
+default level is ``1 - alpha`` of the fit and which is the multiplier-bootstrap percentile
+interval when the fit was bootstrapped. ``event_study_draws()`` gives the joint bootstrap
+draws of the event-study effects, row for row the same multiplier weights as the overall
+ATT's ``bootstrap_draws``.
+
+Engine internals: the kit's post-treatment-only re-aggregation (anticipation > 0), the
+cohort / calendar tables and the kept bootstrap draws use parts of ``diff_diff`` that are
+not its public API (the results' aggregation kit, ``_KitAggregator``,
+``_KitBootstrapAggregator._run_multiplier_bootstrap``, ``staggered_bootstrap.tiled_if_matmul``).
+``pyproject.toml`` bounds ``diff-diff`` to the minor version they were checked against and
+``tests/test_did_engine.py`` names the internal that changed when the bound moves.
+
 Nothing here knows about training programmes; :mod:`analysis.attribution` builds
 the estimation panel from the kit's tables and calls these engines.
 

@@ -345,7 +345,7 @@ def run(
     say = print if echo else (lambda *a, **k: None)
     started = datetime.now()
     out, data_dir, notebooks_dir = Path(out), Path(data_dir).resolve(), Path(notebooks_dir).resolve()
-    check_params_file(params_file, [nb for nb in sorted(notebooks_dir.glob("*.ipynb")) if not only or any(nb.stem == o or nb.stem.startswith(o) for o in only)])
+    check_params_file(params_file, sorted(notebooks_dir.glob("*.ipynb")))  # a usage error before any run folder exists
     out.mkdir(parents=True, exist_ok=True)
     folder = _new_run_folder(out, data_dir.name, started)
     global_params, per_notebook = _read_params(params_file)

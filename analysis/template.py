@@ -22,7 +22,7 @@ from analysis.contract import TABLES, Column, TableSpec
 #: One example row per table; together they form a valid dataset (the tests load them).
 EXAMPLES: dict[str, dict[str, Any]] = {
     "employees": {"employee_id": "E001", "department": "Sales", "role": "Account Manager", "region": "North", "hire_date": "2022-01-10", "exit_date": "", "grade": "G3", "manager_id": "E010"},
-    "kpi_definitions": {"kpi": "sales", "unit": "CNY", "higher_is_better": True, "value_per_unit": 0.25, "target": 100000},
+    "kpi_definitions": {"kpi": "sales", "unit": "CNY", "higher_is_better": True, "value_per_unit": 0.25, "target": 100000, "label": "Sales revenue"},
     "programs": {"program_id": "P01", "name": "Consultative selling", "category": "sales", "target_competency": "needs_discovery", "kpi": "sales", "duration_hours": 16, "benefit_months": 12},
     "enrollments": {
         "employee_id": "E001", "program_id": "P01", "status": "completed", "start_date": "2024-03-05", "end_date": "2024-03-20",
@@ -37,6 +37,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "budget_priorities": {"program_id": "P01", "strategic_weight": 0.5, "business_weight": 0.3, "employee_weight": 0.2},
     "context_monthly": {"region": "North", "month": "2024-01-01", "market_index": 101.5},
     "scorecard_inputs": {"period": "2024", "kpi": "revenue", "value": 12500000, "target": 12000000},
+    "followups": {"employee_id": "E001", "program_id": "P01", "months_after": 3, "applied": True, "manager_rating": 4.0},
 }
 
 _FORMATS = {"str": "text", "date": "date (YYYY-MM-DD)", "month": "month (YYYY-MM-01)", "float": "number", "int": "whole number", "bool": "true / false"}

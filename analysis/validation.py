@@ -372,7 +372,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path, list[str]]) -> Path | None:
+def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path, list[str] | None]) -> Path | None:
     """The file of a table: named in the mapping, ``<table>.csv|.parquet|.xlsx``, or a workbook with a sheet ``<table>``."""
     if table in mapping.files:
         path = folder / mapping.files[table]
@@ -391,7 +391,7 @@ def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path,
         )
     if found:
         return found[0]
-    holding = [p for p, sheets in workbooks.items() if table in sheets]
+    holding = [p for p, sheets in workbooks.items() if sheets and table in sheets]
     if len(holding) > 1:
         raise DataValidationError(
             f"table {table}: workbooks {', '.join(p.name for p in holding)} all have a sheet {table!r}; name the one to read in mapping.yaml (files:)",
@@ -400,7 +400,7 @@ def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path,
     return holding[0] if holding else None
 
 
-def _folder_workbooks(folder: Path, cache: dict[Path, bytes]) -> dict[Path, list[str]]:
+def _folder_workbooks(folder: Path, cache: dict[Path, bytes]) -> dict[Path, list[str] | None]:
     """Sheet names of every workbook in the folder, for one-sheet-per-table workbooks (bytes kept in ``cache``)."""
     found = {}
     for path in sorted(folder.iterdir()):
@@ -515,7 +515,7 @@ def _coerce(raw: pd.DataFrame, spec: TableSpec, src: _Source) -> pd.DataFrame:
     known = {c.name for c in spec.columns}
     for name in df.columns:
         if name not in known and name != "_line":
-            df[name] = _extra_column(df[name])
+            df[name] = _extra_column(df[name], src.mapping.number_formats.get(spec.name))
     return df
 
 
@@ -579,12 +579,13 @@ def _parse_numbers(text: pd.Series, df: pd.DataFrame, col: Column, src: _Source,
     return num, failed
 
 
-def _extra_column(values: pd.Series) -> pd.Series:
+def _extra_column(values: pd.Series, declared: NumberFormat | None = None) -> pd.Series:
     """An extra (non-contract) column: numbers when every value is a plain number, else text.
 
     Plain means no thousands separators and no leading zeros, so codes such as ``007`` or
     ``00123`` stay text; missing spellings (``NA``, blank ...) count as missing only when
-    the rest is numeric.
+    the rest is numeric. With a declared ``number_format`` the file's separators count as
+    plain (``1.234,5`` is a number in a file that declares a decimal comma).
     """
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values
@@ -593,6 +594,9 @@ def _extra_column(values: pd.Series) -> pd.Series:
     present = text.notna()
     if present.any() and bool(text[present].str.fullmatch(_PLAIN_NUMBER).all()):
         return pd.to_numeric(text, errors="coerce").astype("float64")
+    if declared is not None and present.any() and bool(text[present].str.fullmatch(_declared_pattern(declared)).all()) and not text[present].str.match(r"[+-]?0\d").any():
+        plain = text.str.replace(declared.thousands, "", regex=False) if declared.thousands else text
+        return pd.to_numeric(plain.str.replace(declared.decimal, ".", regex=False), errors="coerce").astype("float64")
     return values.astype("string")
 
 
@@ -630,6 +634,8 @@ def _coerce_dates(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) 
     if (present & ~dateish).any():
         bad = df[present & ~dateish]
         hint = ""
+        if text[present & ~dateish].str.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?").all():
+            hint = " without a time of day (the cells hold a date and a time; keep the date only)"
         serial = pd.to_numeric(text[present & ~dateish], errors="coerce")
         if serial.notna().all() and serial.between(10000, 80000).all():
             hint = " (these look like Excel date serial numbers: format the cells as dates in Excel, or save the column as YYYY-MM-DD)"
@@ -806,15 +812,27 @@ def _schema_error(cases: pd.DataFrame, df: pd.DataFrame, spec: TableSpec, src: _
 
 
 def _load_table(
-    folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: dict[str, str], workbooks: dict[Path, list[str]], cache: dict[Path, bytes]
+    folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: dict[str, str], workbooks: dict[Path, list[str] | None], cache: dict[Path, bytes]
 ) -> tuple[pd.DataFrame, _Source] | None:
     """Read, rename, type and schema-check one table; None for an absent optional table."""
     path = _find_file(folder, spec.name, mapping, workbooks)
     if path is None:
         if spec.required:
+            broken = [p.name for p, sheets in workbooks.items() if sheets is None]
+            spare = {p: [x for x in sheets if x not in TABLES] for p, sheets in workbooks.items() if sheets is not None}
+            spare = {p: sheets for p, sheets in spare.items() if sheets}
+            books = "; ".join(f"{p.name} (sheets {', '.join(map(repr, sheets))})" for p, sheets in spare.items())
+            first = next(iter(spare.items()), None)
             raise DataValidationError(
                 f"table {spec.name}: file {spec.name}.csv (or .xlsx, .parquet, or a workbook sheet named {spec.name!r}) is missing from {folder}; "
-                f"it is required (columns: {', '.join(spec.required_columns)})",
+                f"it is required (columns: {', '.join(spec.required_columns)})"
+                + (
+                    f". The folder's workbooks {books} have no sheet {spec.name!r}: name the one to read in mapping.yaml, "
+                    f"e.g. files: {{{spec.name}: {{path: {first[0].name}, sheet: {first[1][-1]}}}}}"
+                    if first
+                    else ""
+                )
+                + (f". Workbook(s) {', '.join(broken)} in the folder cannot be opened (damaged or cut short?); export them again" if broken else ""),
                 table=spec.name,
             )
         return None

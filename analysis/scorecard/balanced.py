@@ -263,7 +263,7 @@ class ScorecardResult:
         perspective, tdrp, unit, direction, owner, source, roles, definition, formula,
         line, status, last_period, last_actual, target, period_to_date, year_plan,
         forecast, forecast_low, forecast_high, forecast_for, trend, trend_slope,
-        change_vs_previous, n_periods, note.
+        change_vs_previous, n_periods, n_last_period (the count behind the last value), note.
     values : DataFrame
         Long: kpi, period, value, target (one row per KPI and period).
     issues : list of LibraryIssue
@@ -434,7 +434,7 @@ def compute_scorecard(data: Any, library: KpiLibrary | str | Path | None = None,
                         note = msg
         long.append(pd.DataFrame({"kpi": kpi.name, "period": periods, "value": values.to_numpy(float), "target": targets.to_numpy(float)}))
         row.update(_columns(kpi, values, targets, state, on_track=on_track, at_risk=at_risk, level=level))
-        row["n"] = float(n_values[row["last_period"]]) if n_values is not None and row.get("last_period") in n_values.index else np.nan
+        row["n_last_period"] = float(n_values[row["last_period"]]) if n_values is not None and row.get("last_period") in n_values.index else np.nan
         row["note"] = note
         rows.append(row)
     for name, issue in lib.broken.items():

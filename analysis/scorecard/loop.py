@@ -26,6 +26,10 @@ from scipy import stats
 __all__ = ["METRICS", "TRANSFER_MONTHS", "competency_change", "outcome_layer", "process_layer", "transfer_layer", "wilson_interval"]
 
 TRANSFER_MONTHS: tuple[int, ...] = (1, 3, 6)
+#: Display names of the transfer layer's measures.
+TRANSFER_MEASURES: dict[str, str] = {
+    "kpi_change_vs_comparison": "KPI change vs comparison group", "applied_share": "Applied on the job", "manager_rating": "Manager rating",
+}
 
 #: metric -> (layer, label, unit, definition). One agreed definition per metric.
 METRICS: dict[str, tuple[str, str, str, str]] = {
@@ -119,9 +123,9 @@ def _layer(data: Any, layer: Sequence[str], by: Sequence[str], min_group_size: i
                 continue
             small = n < min_group_size
             rows.append({**dict(zip(by, key)), "layer": lay, "metric": name, "label": label, "value": np.nan if small else value,
-                         "n": n, "unit": unit, "definition": definition,
+                         "runs": n, "unit": unit, "definition": definition,
                          "note": f"suppressed: fewer than {min_group_size} runs" if small and n > 0 else ("no runs" if n == 0 else "")})
-    return pd.DataFrame(rows, columns=[*by, "layer", "metric", "label", "value", "n", "unit", "definition", "note"])
+    return pd.DataFrame(rows, columns=[*by, "layer", "metric", "label", "value", "runs", "unit", "definition", "note"])
 
 
 def process_layer(data: Any, by: Sequence[str] = ("program_id",), *, min_group_size: int = 5) -> pd.DataFrame:
@@ -139,8 +143,8 @@ def process_layer(data: Any, by: Sequence[str] = ("program_id",), *, min_group_s
     Returns
     -------
     DataFrame
-        One row per group and metric: the ``by`` columns, layer, metric, label, value, n
-        (runs behind it), unit, definition, note.
+        One row per group and metric: the ``by`` columns, layer, metric, label, value, runs
+        (behind it), unit, definition, note.
     """
     return _layer(data, ("process",), by, min_group_size)
 
@@ -221,8 +225,14 @@ def competency_change(data: Any, *, level: float = 0.95, min_group_size: int = 5
     return pd.DataFrame(rows, columns=cols)
 
 
+def _band(row: pd.Series) -> str:
+    band = str(row.get("band", "") or "")
+    return "95% band that holds for all months at once" if band.startswith("uniform") else "95% interval"
+
+
 def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame | None = None, *,
-                   months: Sequence[int] = TRANSFER_MONTHS, level: float = 0.95, min_group_size: int = 5) -> pd.DataFrame:
+                   months: Sequence[int] = TRANSFER_MONTHS, level: float = 0.95, min_group_size: int = 5,
+                   units: dict[str, str] | None = None) -> pd.DataFrame:
     """KPI change and application 1, 3 and 6 months after training, against the comparison group.
 
     Parameters
@@ -241,13 +251,15 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
         Coverage of the application share's Wilson interval.
     min_group_size : int
         Follow-ups of fewer trainees than this are blanked.
+    units : dict, optional
+        KPI -> unit (``kpi_definitions``), for the KPI rows' unit (default: the KPI's name).
 
     Returns
     -------
     DataFrame
         One row per program, month and measure (``kpi_change_vs_comparison``,
-        ``applied_share``, ``manager_rating``): program_id, months_after, measure, value,
-        ci_low, ci_high, n, unit, definition, status (``measured`` / ``not yet measured``).
+        ``applied_share``, ``manager_rating``): program_id, months_after, measure, label, value,
+        ci_low, ci_high, people, unit, definition, status (``measured`` / ``not yet measured``).
     """
     rows: list[dict[str, Any]] = []
     programs: list[str] = []
@@ -264,25 +276,25 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
             if len(d):
                 r = d.iloc[0]
                 rows.append({"program_id": p, "months_after": m, "measure": "kpi_change_vs_comparison", "value": float(r["att"]),
-                             "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]), "n": np.nan, "unit": str(r.get("kpi", "")),
-                             "definition": f"effect on {r.get('kpi', 'the KPI')} {m} month(s) after the training month against employees not "
-                                           "trained (notebook 02's event-time effect, pointwise 95% interval)", "status": "measured"})
+                             "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]), "people": np.nan,
+                             "unit": (units or {}).get(str(r.get("kpi", "")), str(r.get("kpi", ""))),
+                             "definition": f"effect on {r.get('kpi', 'the KPI')} {m} month{'s' if m != 1 else ''} after the training month against employees not "
+                                           f"trained (notebook 02's event-time effect; {_band(r)})", "status": "measured"})
             else:
                 rows.append({"program_id": p, "months_after": m, "measure": "kpi_change_vs_comparison", "value": np.nan, "ci_low": np.nan,
-                             "ci_high": np.nan, "n": np.nan, "unit": "", "definition": "effect on the KPI against the comparison group",
+                             "ci_high": np.nan, "people": np.nan, "unit": "", "definition": "effect on the KPI against the comparison group",
                              "status": "not yet measured"})
             if followups is None or not len(followups):
                 continue
             f = followups[(followups["program_id"].astype(str) == p) & (followups["months_after"] == m)]
-            n = len(f)
             applied = f["applied"].astype("boolean")
             k = int(applied.fillna(False).sum())
             n_app = int(applied.notna().sum())
             lo, hi = wilson_interval(k, n_app, level)
             small = n_app < min_group_size
             rows.append({"program_id": p, "months_after": m, "measure": "applied_share", "value": np.nan if small else k / n_app if n_app else np.nan,
-                         "ci_low": np.nan if small else lo, "ci_high": np.nan if small else hi, "n": n_app, "unit": "share",
-                         "definition": f"trainees who say (and whose manager confirms) they have applied the training, at the {m}-month follow-up",
+                         "ci_low": np.nan if small else lo, "ci_high": np.nan if small else hi, "people": n_app, "unit": "share",
+                         "definition": f"trainees the follow-up found applying the training on the job, at the {m}-month follow-up",
                          "status": "measured" if not small else "too few to report"})
             r = pd.to_numeric(f.get("manager_rating", pd.Series(dtype=float)), errors="coerce").dropna()
             se = float(r.std(ddof=1) / np.sqrt(len(r))) if len(r) > 1 else np.nan
@@ -290,7 +302,8 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
             small = len(r) < min_group_size
             rows.append({"program_id": p, "months_after": m, "measure": "manager_rating", "value": np.nan if small else float(r.mean()),
                          "ci_low": np.nan if small else float(r.mean()) - zq * se, "ci_high": np.nan if small else float(r.mean()) + zq * se,
-                         "n": len(r), "unit": "points (1-5)", "definition": f"mean manager rating of on-the-job use at the {m}-month follow-up",
+                         "people": len(r), "unit": "points (1-5)", "definition": f"mean manager rating of on-the-job use at the {m}-month follow-up",
                          "status": "measured" if not small else "too few to report"})
-            del n
-    return pd.DataFrame(rows, columns=["program_id", "months_after", "measure", "value", "ci_low", "ci_high", "n", "unit", "definition", "status"])
+    out = pd.DataFrame(rows, columns=["program_id", "months_after", "measure", "value", "ci_low", "ci_high", "people", "unit", "definition", "status"])
+    out.insert(3, "label", out["measure"].map(TRANSFER_MEASURES))
+    return out
