@@ -114,7 +114,7 @@ class TableSpec:
     Parameters
     ----------
     name : str
-        Table name; the file is ``<name>.csv`` or ``<name>.parquet``.
+        Table name; the file is ``<name>.csv``, ``<name>.xlsx`` (or a sheet ``<name>`` of a workbook) or ``<name>.parquet``.
     key : tuple of str
         Columns whose combination is unique.
     columns : tuple of Column

@@ -310,6 +310,7 @@ def gap_heatmap(table: pd.DataFrame, *, title: str) -> Figure:
     """
     apply_style()
     grid = table.pivot(index="role", columns="competency", values="share_below_required").astype(float)
+    grid.columns = [str(c).replace("_", " ") for c in grid.columns]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * grid.shape[1] + 3), 0.6 * grid.shape[0] + 2.2))
     sns.heatmap(100 * grid, annot=True, fmt=".0f", cmap="Reds", vmin=0, vmax=100, linewidths=0.5, linecolor="white",
                 cbar_kws={"label": "% below the required level"}, ax=ax)
@@ -359,7 +360,8 @@ def under_target_trend(monthly: pd.DataFrame, *, title: str) -> Figure:
     apply_style()
     fig, ax = plt.subplots()
     for k, (kpi, part) in enumerate(monthly.dropna(subset=["share_under_target"]).groupby("kpi", sort=True)):
-        ax.plot(pd.to_datetime(part["month"]), 100 * part["share_under_target"], "o-", ms=3, label=kpi, color=PALETTE[k % len(PALETTE)])
+        ax.plot(pd.to_datetime(part["month"]), 100 * part["share_under_target"], "o-", ms=3, label=str(kpi).replace("_", " "),
+                color=PALETTE[k % len(PALETTE)])
     ax.set_ylim(0, 100)
     ax.set_ylabel("% of people under target that month")
     ax.set_xlabel("month")

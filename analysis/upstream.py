@@ -33,10 +33,9 @@ __all__ = ["Upstream", "UpstreamMissing", "find_run", "input_fingerprints", "loa
 SOURCE_THIS_RUN = "this run"
 SOURCE_COMPUTED = "computed now"
 
-#: Notebook 02's defaults (its parameters cell): what "computed now" runs.
-ATTRIBUTION_DEFAULTS: dict[str, Any] = {
-    "n_boot": 999, "seed": 7, "cluster": "employee", "control": "never", "anticipation": "auto", "min_group_size": 5,
-}  # fmt: skip
+#: What "computed now" passes to :func:`analysis.attribution.evaluate_programs` beyond its own
+#: defaults (which notebook 02's parameters cell also uses): notebook 02's draws and seed.
+ATTRIBUTION_DEFAULTS: dict[str, Any] = {"n_boot": 999, "seed": 7}
 
 
 class UpstreamMissing(LookupError):

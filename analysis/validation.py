@@ -515,7 +515,7 @@ def _coerce(raw: pd.DataFrame, spec: TableSpec, src: _Source) -> pd.DataFrame:
     known = {c.name for c in spec.columns}
     for name in df.columns:
         if name not in known and name != "_line":
-            df[name] = _extra_column(df[name])
+            df[name] = _extra_column(df[name], src.mapping.number_formats.get(spec.name))
     return df
 
 
@@ -579,12 +579,13 @@ def _parse_numbers(text: pd.Series, df: pd.DataFrame, col: Column, src: _Source,
     return num, failed
 
 
-def _extra_column(values: pd.Series) -> pd.Series:
+def _extra_column(values: pd.Series, declared: NumberFormat | None = None) -> pd.Series:
     """An extra (non-contract) column: numbers when every value is a plain number, else text.
 
     Plain means no thousands separators and no leading zeros, so codes such as ``007`` or
     ``00123`` stay text; missing spellings (``NA``, blank ...) count as missing only when
-    the rest is numeric.
+    the rest is numeric. With a declared ``number_format`` the file's separators count as
+    plain (``1.234,5`` is a number in a file that declares a decimal comma).
     """
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values
@@ -593,6 +594,9 @@ def _extra_column(values: pd.Series) -> pd.Series:
     present = text.notna()
     if present.any() and bool(text[present].str.fullmatch(_PLAIN_NUMBER).all()):
         return pd.to_numeric(text, errors="coerce").astype("float64")
+    if declared is not None and present.any() and bool(text[present].str.fullmatch(_declared_pattern(declared)).all()) and not text[present].str.match(r"[+-]?0\d").any():
+        plain = text.str.replace(declared.thousands, "", regex=False) if declared.thousands else text
+        return pd.to_numeric(plain.str.replace(declared.decimal, ".", regex=False), errors="coerce").astype("float64")
     return values.astype("string")
 
 
@@ -630,6 +634,8 @@ def _coerce_dates(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) 
     if (present & ~dateish).any():
         bad = df[present & ~dateish]
         hint = ""
+        if text[present & ~dateish].str.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?").all():
+            hint = " without a time of day (the cells hold a date and a time; keep the date only)"
         serial = pd.to_numeric(text[present & ~dateish], errors="coerce")
         if serial.notna().all() and serial.between(10000, 80000).all():
             hint = " (these look like Excel date serial numbers: format the cells as dates in Excel, or save the column as YYYY-MM-DD)"

@@ -26,6 +26,8 @@ the false-positive rate.
 :class:`analysis.sample.SampleConfig` off, and ``--kit-option`` once per named
 ``evaluate_program`` option (e.g. ``min_cohort_size=1``: no pooling of small training
 months), so a bias can be traced to the confound or the estimation choice behind it.
+``--variant 'K=V;K=V'`` runs a combination (SampleConfig fields go to the generator, the rest
+to ``evaluate_program``), e.g. ``--variant 'mean_reversion=false;anticipation=0'``.
 ``--sample-option KEY=VALUE`` (and its shorthand ``--cohorts N`` for ``n_cohorts``) changes
 :class:`~analysis.sample.SampleConfig` for every variant, e.g. ``mean_reversion=false``: data
 without the pre-training dip.
@@ -192,6 +194,59 @@ def verdicts(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+SMALL_BINS = (0, 5, 10, 20, 40, np.inf)
+
+
+def small_company_summary(paths: list[Path]) -> str:
+    """One Markdown page over the small-company runs: the recommended rung per size, variant and program,
+    and its relative error by trainees per training month (the size the page's warning is about)."""
+    frames = []
+    for path in paths:
+        reps = pd.read_csv(path)
+        text = path.with_suffix(".md").read_text(encoding="utf-8") if path.with_suffix(".md").exists() else ""
+        employees = next((int(w) for w in text.split("`analysis.sample`, ")[1].split()[:1]), None) if "`analysis.sample`, " in text else None
+        for col in ("median_cohort", "pooled_months", "training_months"):
+            if col not in reps:  # runs from before these columns were recorded
+                reps[col] = np.nan
+        frames.append(reps.assign(study=path.stem, employees=employees))
+    reps = pd.concat(frames, ignore_index=True)
+    rec = reps[(reps["rung"] == RECOMMENDED)].dropna(subset=["estimate"]).copy()
+    rows = []
+    for (study, variant, program), g in rec.groupby(["study", "variant", "program_id"], sort=True):
+        err = g["estimate"] - g["true_att"]
+        truth = float(g["true_att"].mean())
+        rows.append({
+            "study": study, "employees": g["employees"].iloc[0], "variant": variant, "program": program,
+            "data sets": len(g), "trainees per month (median)": float(g["median_cohort"].median()),
+            "pooled months (median)": float(g["pooled_months"].median()), "true ATT": truth,
+            "bias % of truth": 100 * float(err.mean()) / truth if abs(truth) > 0 else np.nan,
+            "+- (2 SE of the mean)": 200 * float(err.std(ddof=1)) / np.sqrt(len(g)) / abs(truth) if abs(truth) > 0 else np.nan,
+            "bias / median SE": float(err.mean()) / float(g["se"].median()),
+            "coverage": float(g["covers_truth"].astype(bool).mean()),
+            "mean SE / SD": float(g["se"].mean()) / float(err.std(ddof=1)),
+        })  # fmt: skip
+    table = pd.DataFrame(rows)
+    eff = rec[rec["true_att"].abs() > 0].copy()
+    eff["rel_err"] = (eff["estimate"] - eff["true_att"]) / eff["true_att"]
+    eff["pooling"] = np.where(eff["variant"].str.contains("min_cohort_size=1"), "not pooled (min_cohort_size=1)", "pooled (default)")
+    eff["trainees per month"] = pd.cut(eff["median_cohort"], SMALL_BINS, right=False)
+    by = (
+        eff.groupby(["pooling", "trainees per month"], observed=True)
+        .agg(evaluations=("rel_err", "size"), bias_pct=("rel_err", lambda v: 100 * v.mean()),
+             two_se=("rel_err", lambda v: 200 * v.std(ddof=1) / np.sqrt(len(v))),
+             coverage=("covers_truth", lambda v: v.astype(bool).mean()))  # fmt: skip
+        .reset_index()
+        .rename(columns={"bias_pct": "bias % of truth", "two_se": "+- (2 SE of the mean)"})
+    )
+    by["trainees per month"] = by["trainees per month"].astype(str)
+    return "\n".join([
+        "## Recommended estimate per study, variant and program", "", markdown_table(table), "",
+        "## Programs with an effect (P01, P02): relative error by trainees per training month", "",
+        "Median trainees per training month of the program in the data set (before pooling); bias = mean of"
+        " (estimate - truth) / truth over the evaluations in the bin.", "", markdown_table(by), "",
+    ])  # fmt: skip
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -222,11 +277,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run with each of these SampleConfig switches off (e.g. mean_reversion market_shocks)")  # fmt: skip
     parser.add_argument("--kit-option", nargs="+", default=[], metavar="KEY=VALUE",
                         help="also run with each of these evaluate_program options (e.g. min_cohort_size=1 anticipation=2)")  # fmt: skip
+    parser.add_argument("--variant", nargs="+", default=[], metavar="K=V;K=V",
+                        help="also run with these settings together; SampleConfig fields go to the generator, the rest"
+                             " to evaluate_program (e.g. 'mean_reversion=false;anticipation=0')")  # fmt: skip
     parser.add_argument("--sample-option", nargs="+", default=[], metavar="KEY=VALUE",
                         help="SampleConfig settings for every variant (e.g. mean_reversion=false n_cohorts=2)")  # fmt: skip
     parser.add_argument("--cohorts", type=int, default=None, help="SampleConfig.n_cohorts: training in this many months only")
     parser.add_argument("--out", default=None, help="Markdown output (default results/montecarlo.md, or montecarlo_ablation.md)")
+    parser.add_argument("--summarize", nargs="+", default=None, metavar="CSV",
+                        help="write one summary page over these runs' CSVs to --out instead of running")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.summarize:
+        text = small_company_summary([Path(p) for p in args.summarize])
+        out = Path(args.out or RESULTS / "montecarlo_small.md")
+        out.write_text("# Monte Carlo: small companies\n\n" + text, encoding="utf-8")
+        print(text)
+        return 0
     from analysis.sample import SampleConfig
 
     known = {f.name for f in fields(SampleConfig) if f.type in ("bool", bool)}
@@ -246,6 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     for option in args.kit_option:
         key, _, value = option.partition("=")
         variants.append((f"kit {key}={value}", dict(common), {key: _literal(value)}))
+    sample_fields = {f.name for f in fields(SampleConfig)}
+    for spec in args.variant:
+        pairs = [part.partition("=") for part in spec.split(";") if part]
+        sample_over = {k: _literal(v) for k, _, v in pairs if k in sample_fields}
+        kit_over = {k: _literal(v) for k, _, v in pairs if k not in sample_fields}
+        variants.append((" + ".join(f"{k}={v}" for k, _, v in pairs), {**common, **sample_over}, kit_over))
     diagnostic = len(variants) > 1
     out = Path(args.out or RESULTS / ("montecarlo_ablation.md" if diagnostic else "montecarlo.md"))
     # One BLAS thread per worker: the worker processes are the parallelism.

@@ -478,3 +478,16 @@ def test_corrupted_workbook_loads_or_raises_a_validation_error(tmp_path_factory:
         assert exc.table and str(exc)
         if truncate and 4 <= i < len(data) - 100:
             assert "hr.xlsx" in str(exc) and "damaged or cut short" in str(exc)
+
+
+def test_declared_number_format_reaches_extra_columns_and_time_of_day_is_named(tiny_dataset_dir: Path) -> None:
+    emp = tiny_dataset_dir / "employees.csv"
+    lines = emp.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",bonus"] + [f'{line},"1.{i}00,5"' for i, line in enumerate(lines[1:], start=1)]
+    emp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _load(tiny_dataset_dir).employees["bonus"].dtype == "string"  # not declared: kept as text
+    (tiny_dataset_dir / "mapping.yaml").write_text("files:\n  employees: {number_format: {decimal: ',', thousands: '.'}}\n", encoding="utf-8")
+    assert _load(tiny_dataset_dir).employees["bonus"].tolist()[:2] == [1100.5, 1200.5]
+    _replace(emp, "2022-03-01", "2022-03-01 09:30:00")
+    err = _refused(tiny_dataset_dir)
+    assert err.column == "hire_date" and "without a time of day" in str(err) and "'2022-03-01 09:30:00'" in str(err)

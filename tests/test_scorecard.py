@@ -362,3 +362,22 @@ def test_money_inputs_scale(tiny, card) -> None:
     scaled = compute_scorecard(tables, min_group_size=1)
     assert scaled.value("revenue_per_employee", "2024-Q2") == pytest.approx(7 * card.value("revenue_per_employee", "2024-Q2"))
     assert scaled.value("revenue_attainment", "2024-Q2") == pytest.approx(card.value("revenue_attainment", "2024-Q2"))  # a ratio
+
+
+def test_tdrp_report_carries_scrap_learning(tiny) -> None:
+    from analysis.scorecard.page import build_scorecard_report
+
+    rep = build_scorecard_report(tiny, min_group_size=1)
+    t = rep.tdrp_report()
+    scrap = t[t["label"].str.startswith("Scrap learning")].iloc[0]
+    assert scrap["tdrp"] == "efficiency" and scrap["last_actual"] == pytest.approx(2 / 3)
+    assert t[t["label"].str.startswith("Cost of scrap")].iloc[0]["last_actual"] == pytest.approx(1000.0)
+    assert list(t["tdrp"].astype(str).drop_duplicates()) == ["efficiency", "effectiveness", "outcome"]
+
+
+def test_notebook_declares_its_dependencies() -> None:
+    import json
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "04_scorecard.ipynb").read_text(encoding="utf-8"))
+    assert nb["metadata"]["kit"]["depends_on"] == ["02_training_attribution", "03_roi_budget"]
+    assert "parameters" in nb["cells"][1]["metadata"]["tags"]

@@ -99,27 +99,57 @@ def test_template_never_overwrites(template: Path, capsys: pytest.CaptureFixture
 # --------------------------------------------------------------------------- notebook parameters
 
 
-def test_parameters_cell_is_read_with_defaults_and_types() -> None:
-    params = notebook_parameters(NOTEBOOKS / "02_training_attribution.ipynb")
-    assert params["n_boot"].default == 999 and params["n_boot"].kinds == (int,)
-    assert params["programs"].kinds is None and params["cluster"].default == "employee"
-    assert "data_dir" in params and "min_group_size" in params
+def _notebook(folder: Path, name: str, source: str) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell(source, metadata={"tags": ["parameters"]}), nbformat.v4.new_code_cell("print(1)")]
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
 
 
-def test_unknown_and_mistyped_parameters_are_usage_errors() -> None:
-    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
-    check_parameters(notebooks, {"min_group_size": 10}, {"02_training_attribution": {"n_boot": 199, "anticipation": 1, "programs": ["P01"]}})
+PARAMS_A = """data_dir = "../data/sample"
+output_dir = None
+min_group_size = 5  # groups smaller than this are suppressed
+n_boot = 999  # bootstrap draws
+level = 0.90
+programs = None  # or a list of program ids
+cluster = "auto"  # or "employee"
+grow: float = 1 / 3  # annotated, not a literal
+flags: list | None = None
+"""
+
+
+def test_parameters_cell_is_read_with_defaults_and_types(tmp_path: Path) -> None:
+    params = notebook_parameters(_notebook(tmp_path, "01_a", PARAMS_A))
+    assert list(params) == ["data_dir", "output_dir", "min_group_size", "n_boot", "level", "programs", "cluster", "grow", "flags"]
+    assert (params["n_boot"].default, params["n_boot"].kinds, params["n_boot"].comment) == (999, (int,), "bootstrap draws")
+    assert params["level"].kinds == (int, float) and params["programs"].kinds is None and params["cluster"].default == "auto"
+    assert params["grow"].kinds == (int, float) and params["flags"].kinds == (list, type(None))
+    # the kit's own notebooks all have one
+    for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
+        assert {"data_dir", "output_dir", "min_group_size"} <= set(notebook_parameters(nb)), nb.name
+
+
+def test_unknown_and_mistyped_parameters_are_usage_errors(tmp_path: Path) -> None:
+    notebooks = [_notebook(tmp_path, "01_a", PARAMS_A), _notebook(tmp_path, "02_b", "data_dir = None\noutput_dir = None\nmin_group_size = 5\nseed = 7\n")]
+    check_parameters(notebooks, {"min_group_size": 10, "seed": 3}, {"01_a": {"n_boot": 199, "cluster": "employee", "programs": ["P01"], "grow": 0.5, "level": 1}})
     with pytest.raises(ParameterError) as info:
-        check_parameters(notebooks, {}, {"02_training_attribution": {"n_bootstrap": 199}})
-    assert "notebook 02_training_attribution has no parameter 'n_bootstrap'" in str(info.value) and "n_boot (int, default 999)" in str(info.value)
+        check_parameters(notebooks, {}, {"01_a": {"n_bootstrap": 199}})
+    assert "notebook 01_a has no parameter 'n_bootstrap'; it accepts min_group_size (int, default 5); n_boot (int, default 999)" in str(info.value)
     with pytest.raises(ParameterError, match="'controls' is not a parameter of any notebook"):
         check_parameters(notebooks, {"controls": ["market_index"]}, {})
-    with pytest.raises(ParameterError, match=r"parameter 'n_boot': expected n_boot \(int, default 999\); got 'lots'"):
-        check_parameters(notebooks, {}, {"02_training_attribution": {"n_boot": "lots"}})
-    with pytest.raises(ParameterError, match="got 2.5"):
+    with pytest.raises(ParameterError, match=r"parameter 'n_boot': expected n_boot \(int, default 999\); got 'lots' \(str\) — bootstrap draws"):
+        check_parameters(notebooks, {}, {"01_a": {"n_boot": "lots"}})
+    with pytest.raises(ParameterError, match="notebook 01_a, parameter 'min_group_size'.*got 2.5"):
         check_parameters(notebooks, {"min_group_size": 2.5}, {})
-    with pytest.raises(ParameterError, match="'02_attribution' is not a notebook in the notebooks folder"):
-        check_parameters(notebooks, {}, {"02_attribution": {"n_boot": 9}})
+    with pytest.raises(ParameterError, match="got True"):
+        check_parameters(notebooks, {}, {"01_a": {"level": True}})
+    with pytest.raises(ParameterError, match="'01_x' is not a notebook in the notebooks folder"):
+        check_parameters(notebooks, {}, {"01_x": {"n_boot": 9}})
+    with pytest.raises(ParameterError, match="'data_dir' is set by the run itself"):
+        check_parameters(notebooks, {"data_dir": "/tmp"}, {})
 
 
 def test_run_with_an_unknown_parameter_exits_2_before_any_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

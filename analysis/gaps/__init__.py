@@ -31,6 +31,6 @@ from analysis.gaps.segments import SegmentResults, gap_segments  # noqa: E402
 
 __all__ += ["DEFAULT_NEEDS_WEIGHTS", "DEFAULT_THRESHOLD", "NeedsResults", "SegmentResults", "gap_segments", "measurement_band",
             "training_needs"]
-from analysis.gaps.overview import GapAnalysis, analyse_gaps, person_level_table  # noqa: E402
+from analysis.gaps.overview import LABELS, GapAnalysis, analyse_gaps, person_level_table  # noqa: E402
 
-__all__ += ["GapAnalysis", "analyse_gaps", "person_level_table"]
+__all__ += ["LABELS", "GapAnalysis", "analyse_gaps", "person_level_table"]

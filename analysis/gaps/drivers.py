@@ -298,6 +298,9 @@ def shortfall_drivers(dataset: Dataset, kpi: str, *, window_months: int = DEFAUL
             "n_under_target", "n_on_target", "importance_logit", "importance_logit_sd", "importance_gbm", "importance_gbm_sd",
             "importance", "rank", *[c for c in ("true_rank", "true_kpi_units_lost") if c in table.columns]]
     table = table[cols]
+    # features without a plain statement (tenure, department) rest on everyone in the model
+    other = table["kind"] != "competency"
+    table.loc[other, "n_under_target"], table.loc[other, "n_on_target"] = n_under, n - n_under
     for c in ("n_under_target", "n_on_target"):
         table[c] = table[c].astype("Int64")
     table["n_smaller_group"] = table[["n_under_target", "n_on_target"]].min(axis=1).astype("Int64")

@@ -23,7 +23,29 @@ from analysis.gaps.segments import SegmentResults, gap_segments
 from analysis.gaps.truth import gap_truth, label
 from analysis.privacy import pseudonymize
 
-__all__ = ["GapAnalysis", "analyse_gaps", "person_level_table"]
+__all__ = ["LABELS", "GapAnalysis", "analyse_gaps", "person_level_table"]
+
+#: Column labels in words for the gap tables (passed to the report's formatting layer).
+LABELS: dict[str, str] = {
+    "competency": "Competency", "required_level": "Required level", "weight": "Weight in role", "n_assessed": "Assessed",
+    "share_below_required": "Below required", "share_unknown": "Never assessed", "mean_gap": "Mean gap (levels)",
+    "median_gap": "Median gap (levels)", "mean_level": "Mean level", "n_complete": "People (all assessed)",
+    "p10": "10th percentile", "p90": "90th percentile", "n_under_target": "Under target", "share_under_target": "Under target",
+    "mean_value": "Mean value", "target": "Target", "mean_shortfall": "Mean shortfall", "slope_per_year": "Change of share per year",
+    "feature": "Feature", "kind": "Kind", "share_gap_under_target": "Below required: under-target staff",
+    "share_gap_on_target": "Below required: on-target staff", "difference": "Difference", "n_on_target": "On target",
+    "importance_logit": "Importance, logistic", "importance_logit_sd": "± sd over folds (logistic)",
+    "importance_gbm": "Importance, boosted trees", "importance_gbm_sd": "± sd over folds (trees)", "importance": "Importance (mean)",
+    "rank": "Rank", "true_rank": "True rank (sample data)", "true_kpi_units_lost": "True KPI loss per person (sample data)",
+    "model": "Model", "auc": "Out-of-fold AUC", "auc_sd": "± sd over folds", "rule": "Who", "n_below": "Below required",
+    "lift": "Times the overall share", "eligible_low": "Range low", "eligible_high": "Range high", "noise_shift": "Noise shift",
+    "at_threshold": "Recorded at the threshold", "true_eligible": "True count (sample data)",
+    "true_eligible_now": "True count at panel end (sample data)", "assessed": "Assessed", "source": "Source",
+    "n_pairs": "Pairs with a test", "offset": "Offset vs test", "spread": "Spread (sd)", "share_above_test": "Above the test",
+    "share_below_test": "Below the test", "median_days_apart": "Median days apart", "mean_difference": "Self minus manager",
+    "share_self_higher": "Self higher", "share_self_lower": "Self lower", "share_equal": "Equal",
+    "n_smaller_group": "Smaller group",
+}  # fmt: skip
 
 
 def _ordinal(k: int) -> str:
@@ -131,9 +153,63 @@ class GapAnalysis:
             inside = r.eligible_low <= r.true_eligible <= r.eligible_high
             parts.append(f"{r.program_id} {r.eligible:,} measured vs {int(r.true_eligible):,} true "
                          f"({'inside' if inside else 'outside'} the stated range)")
+        low = bool((bp["eligible"] < bp["true_eligible"]).all())
         return ("On this sample, eligible head counts against the generator's true counts (true gap above the threshold at the "
-                "latest assessment): " + "; ".join(parts) + ". Rounding of scores to 0.1 puts people exactly at the threshold, "
-                "where they are not counted: that is why the measured counts sit at the low end.")
+                "latest assessment): " + "; ".join(parts) + "."
+                + (" Every measured count is below the truth: scores are recorded to 0.1, and people recorded exactly at the "
+                   "threshold are not counted although some are truly above it." if low else ""))
+
+    @property
+    def value_labels(self) -> dict[str, dict[str, str]]:
+        """Display names of competency codes and model features, for the formatting layer."""
+        from analysis.report import readable
+
+        comps = set(self.gaps.by_employee["competency"]) if self.gaps is not None else set()
+        names = {c: readable(c) for c in comps}
+        return {"competency": names, "feature": {**names, "tenure_years": "Tenure (years)", "department": "Department"}}
+
+    @property
+    def target_competencies(self) -> list[str]:
+        """The programs' target competencies (sorted)."""
+        return sorted(set(self.programs["target_competency"]))
+
+    # ------------------------------------------------------------------ figure titles (findings)
+    def heatmap_title(self) -> str:
+        top = self.gaps.largest_gaps(1, min_group_size=self.min_group_size)
+        if top.empty:
+            return "Share below the required level by role and competency"
+        r = top.iloc[0]
+        return f"{label(r['competency']).capitalize()} ({r['role']}) has the widest gap: {r['share_below_required']:.0%} below the required level"
+
+    def index_title(self) -> str:
+        d = self.gaps.index_by_group("department")
+        d = d[d["n_complete"] >= self.min_group_size]
+        if d.empty:
+            return "Weighted gap index by department"
+        r = d.sort_values("median", ascending=False).iloc[0]
+        return (f"{r['department']} carries the largest weighted gap (median {r['median']:.2f} level points); "
+                f"a tenth of its staff are above {r['p90']:.2f}")
+
+    def trend_title(self) -> str:
+        t = self.kpi.trend.dropna(subset=["slope_per_year"])
+        if t.empty:
+            return "Share of people under target per month"
+        moving = t[(t["ci_low"] > 0) | (t["ci_high"] < 0)]
+        if moving.empty:
+            return "The share of people under target has no clear trend for any KPI"
+        words = [f"{label(r.kpi)} {'falling' if r.slope_per_year < 0 else 'rising'} {100 * abs(r.slope_per_year):.0f} percentage points a year"
+                 for r in moving.itertuples()]
+        return "Share of people under target: " + ", ".join(words)
+
+    def importance_title(self, kpi: str) -> str:
+        d = self.drivers[kpi]
+        if d.top is None or d.auc.empty:
+            return f"What goes with the {label(kpi)} shortfall"
+        return f"{label(d.top).capitalize()} is the strongest signal of the {label(kpi)} shortfall (association, not effect)"
+
+    def needs_title(self) -> str:
+        r = self.needs.by_program.iloc[0]
+        return f"{r['program_id']} comes first: {r['eligible']:,} people with a {label(r['competency'])} gap above {self.needs.threshold:g}"
 
     @property
     def monthly_under_target(self) -> pd.DataFrame:

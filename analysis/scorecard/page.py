@@ -129,6 +129,34 @@ class ScorecardReport:
         s["attainment"] = [attainment(a, g, d == "higher") for a, g, d in zip(s["last_actual"], s["target"], s["direction"])]
         return s.reset_index(drop=True)
 
+    def tdrp_report(self) -> pd.DataFrame:
+        """The TDRp report of the scorecard with scrap learning (share and cost, all programs) under efficiency.
+
+        Scrap learning has no period of its own (it is read from the follow-ups): its rows
+        carry the pooled share of trainees who had not applied the training within six
+        weeks and that share of the programs' cost, with Wilson-interval bounds in the
+        forecast columns left blank.
+        """
+        base = self.scorecard.tdrp_report()
+        s = self.scrap.dropna(subset=["scrap_share"])
+        if s.empty:
+            return base
+        from analysis.scorecard.loop import wilson_interval
+
+        n, k = float(s["n_followed"].sum()), float(s["n_applied"].sum())
+        share = 1 - k / n
+        cost = float((s["scrap_share"] * s["program_cost"]).sum())
+        lo, hi = wilson_interval(k, n)
+        extra = pd.DataFrame([
+            {"tdrp": "efficiency", "label": "Scrap learning (all programs, 95% interval in the forecast columns)", "unit": "share",
+             "last_period": "follow-ups", "last_actual": share, "forecast_low": 1 - hi, "forecast_high": 1 - lo, "status": ""},
+            {"tdrp": "efficiency", "label": "Cost of scrap learning (all programs)", "unit": "CNY", "last_period": "follow-ups",
+             "last_actual": cost, "status": ""},
+        ])
+        out = pd.concat([base, extra], ignore_index=True)
+        out["tdrp"] = pd.Categorical(out["tdrp"].astype(str), categories=["efficiency", "effectiveness", "outcome"], ordered=True)
+        return out.sort_values("tdrp", kind="stable").reset_index(drop=True)
+
     @property
     def headline(self) -> str:
         """The page's headline: how many KPIs are on track, and the weakest signal."""
