@@ -543,3 +543,19 @@ def test_a_comma_in_a_whole_number_column_can_only_group_thousands(tiny_dataset_
     row = ds.headcount_plan.iloc[0]
     assert (row["current_headcount"], row["planned_exits"]) == (1200, 1050)
     assert any("thousands separator" in w.message and "'current_headcount'" in w.message for w in ds.warnings)
+
+
+def test_hidden_sheets_are_passed_over_and_serial_dates_are_named(tiny_dataset_dir: Path, reference) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    _sheet(wb, "Sheet1", TINY_TABLES["programs"])
+    wb.create_sheet("lookup").sheet_state = "hidden"
+    wb.save(tiny_dataset_dir / "programs.xlsx")
+    (tiny_dataset_dir / "programs.csv").unlink()
+    _same_tables(_load(tiny_dataset_dir), reference)
+    # dates that arrive as Excel's day numbers (a column formatted as General)
+    _dates(tiny_dataset_dir, 4, lambda d: str((d - dt.date(1899, 12, 30)).days))
+    err = _refused(tiny_dataset_dir)
+    assert err.column == "hire_date" and "look like Excel date serial numbers" in str(err) and "'44571'" in str(err)
