@@ -153,7 +153,7 @@ def _read_csv(data: bytes, file: str) -> RawTable:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _EncodingProblem(exc) from None
+        raise EncodingProblem(exc) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise ReadError(f"expected a text file, but file line {line} holds a NUL byte (0x00); the file is damaged or not CSV — export it again as 'CSV UTF-8'")
@@ -172,12 +172,12 @@ def _read_csv(data: bytes, file: str) -> RawTable:
     stripped = [h.strip() for h in header]
     twice = sorted({h for h in stripped if stripped.count(h) > 1})
     if twice:
-        raise _RepeatedHeader(twice)
+        raise RepeatedHeader(twice)
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(frame, _csv_lines(text, len(frame)), "csv", notes=notes)
 
 
-class _EncodingProblem(ReadError):
+class EncodingProblem(ReadError):
     """Bytes that are not UTF-8 (the validation layer names the line and column)."""
 
     def __init__(self, exc: UnicodeDecodeError):
@@ -185,7 +185,7 @@ class _EncodingProblem(ReadError):
         self.exc = exc
 
 
-class _RepeatedHeader(ReadError):
+class RepeatedHeader(ReadError):
     """A header that names a column twice."""
 
     def __init__(self, names: list[str]):
@@ -318,7 +318,7 @@ def _read_xlsx(data: bytes, *, table: str, sheet: str | None) -> RawTable:
     names = [str(header[j]) for j in used]
     twice = sorted({h for h in names if names.count(h) > 1})
     if twice:
-        raise _RepeatedHeader(twice)
+        raise RepeatedHeader(twice)
     body, lines = [], []
     for i, r in enumerate(grid[1:], start=2):
         cells = [_cell_text(r[j]) for j in used]

@@ -189,8 +189,8 @@ def load_upstream(
     if compute and notebook in COMPUTE:
         opts = {**ATTRIBUTION_DEFAULTS, **(options or {})} if notebook == "02_training_attribution" else dict(options or {})
         tables = COMPUTE[notebook](data_dir, dict(options or {}))
-        words = ", ".join(f"{k}={v!r}" for k, v in opts.items())
-        return Upstream(notebook, tables, f"{SOURCE_COMPUTED} (analysis.attribution.evaluate_programs, {words})")
+        words = ", ".join(f"{k} {v}" for k, v in opts.items())
+        return Upstream(notebook, tables, f"{SOURCE_COMPUTED} (analysis.attribution.evaluate_programs with {words})")
     where = f"in this run ({output_dir})" if output_dir is not None else "in this run (none: running outside a scheduled run)"
     runs = f", nor in a successful run on the same data under {reports_dir}" if reports_dir is not None else ""
     raise UpstreamMissing(

@@ -225,3 +225,11 @@ def test_missing_optional_tables_are_named_not_crashed_on() -> None:
     assert no_plan["roi"] is None and "no headcount_plan table" in no_plan["budget"]
     no_costs = missing_inputs(SimpleNamespace(costs=None, headcount_plan=SEED_PLAN))
     assert "no costs table" in no_costs["roi"] and no_costs["budget"] == no_costs["roi"]
+
+
+def test_suppressed_needs_groups_count_no_one_and_are_named() -> None:
+    needs = SEED_NEEDS.astype({"eligible": float})
+    needs.loc[3, "eligible"] = np.nan  # notebook 01 suppressed this group
+    demand = people_in_need(SEED_PROGRAMS, SEED_PLAN, EMPLOYEES, needs=needs, onboarding=["MGR", "SALES"], hires_at_need_rate=False)
+    assert project_budget(demand, SEED_PER_CAPITA).total == 50 * 3000 + 100 * 1500 + 40 * 2000
+    assert any("1 program × department × role group(s)" in n for n in demand.notes)

@@ -330,7 +330,7 @@ def test_roi_notebook_reads_attribution_from_the_same_run(good_run) -> None:
     executed = nbformat.read(folder / "03_roi_budget.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     # read from this run's tables, never a second 999-draw bootstrap
-    assert "effects_from = 'this run'" in printed
+    assert "effects_from: this run" in printed
     roi = pd.read_csv(folder / "tables" / "03_roi_budget__roi_by_program.csv")
     assert list(roi.columns[:11]) == ["program_id", "participants", "cost_total", "benefit_median", "roi_pct_median", "roi_pct_low",
                                       "roi_pct_high", "bcr_median", "payback_months_median", "p_roi_positive", "status"]  # fmt: skip

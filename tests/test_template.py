@@ -32,8 +32,12 @@ def test_template_csv_and_workbook_carry_the_contract_headers(template: Path) ->
         headers = [c.name for c in spec.columns]
         assert (template / "csv" / f"{name}.csv").read_text(encoding="utf-8") == ",".join(headers) + "\n"
         wb = load_workbook(template / "excel" / f"{name}.xlsx")
-        assert wb.sheetnames == [name, "guide"]
+        assert wb.sheetnames == [name, "example", "guide"]
         assert [c.value for c in wb[name][1]] == headers
+        assert all(v is None for row in wb[name].iter_rows(min_row=2, values_only=True) for v in row), "the data sheet starts empty"
+        example = list(wb["example"].iter_rows(values_only=True))
+        assert list(example[0]) == headers and len(example) == 2
+        assert [v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else ("" if v is None else v) for v in example[1]] == [EXAMPLES[name][h] for h in headers]
         guide = list(wb["guide"].iter_rows(min_row=3, values_only=True))
         assert guide[0] == GUIDE_HEADER and [r[0] for r in guide[1:]] == headers
         coded = {r[0]: r[3] for r in guide[1:] if r[3]}

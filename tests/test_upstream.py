@@ -76,7 +76,7 @@ def test_computed_now_when_no_run_has_it(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setitem(upstream.COMPUTE, NB, fake)
     up = load_upstream(NB, data_dir=_data(tmp_path / "data"), options={"n_boot": 49})
     assert calls == [{"n_boot": 49}]
-    assert up.source.startswith("computed now (analysis.attribution.evaluate_programs, n_boot=49, seed=7")
+    assert up.source.startswith("computed now (analysis.attribution.evaluate_programs with n_boot 49, seed 7")
     with pytest.raises(UpstreamMissing, match="cannot be computed here"):
         load_upstream("01_gap_analysis", data_dir=tmp_path / "data")
 
