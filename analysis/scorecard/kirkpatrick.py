@@ -151,7 +151,8 @@ def kirkpatrick_ladder(data: Any, *, att_by_program: pd.DataFrame | None = None,
             r0 = roi.iloc[0]
             add(p, 5, "ROI", float(r0["roi_pct_median"]) / 100.0, float(r0["roi_pct_low"]) / 100.0, float(r0["roi_pct_high"]) / 100.0,
                 float(r0.get("participants", np.nan)), "share",
-                "(benefit - fully loaded cost) / cost, median and interval of its distribution (notebook 03)", status="measured")
+                "(benefit - fully loaded cost) / cost, median and interval of its distribution (notebook 03"
+                + (f": {r0['status']})" if isinstance(r0.get("status"), str) and r0.get("status") else ")"), status="measured")
         else:
             add(p, 5, "ROI", np.nan, np.nan, np.nan, np.nan, "share", "notebook 03's return on investment", NOT_MEASURED)
     return pd.DataFrame(rows, columns=_COLS)
