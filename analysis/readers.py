@@ -153,7 +153,7 @@ def _read_csv(data: bytes, file: str) -> RawTable:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _EncodingProblem(exc) from None
+        raise EncodingProblem(exc) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise ReadError(f"expected a text file, but file line {line} holds a NUL byte (0x00); the file is damaged or not CSV — export it again as 'CSV UTF-8'")
@@ -172,12 +172,12 @@ def _read_csv(data: bytes, file: str) -> RawTable:
     stripped = [h.strip() for h in header]
     twice = sorted({h for h in stripped if stripped.count(h) > 1})
     if twice:
-        raise _RepeatedHeader(twice)
+        raise RepeatedHeader(twice)
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(frame, _csv_lines(text, len(frame)), "csv", notes=notes)
 
 
-class _EncodingProblem(ReadError):
+class EncodingProblem(ReadError):
     """Bytes that are not UTF-8 (the validation layer names the line and column)."""
 
     def __init__(self, exc: UnicodeDecodeError):
@@ -185,7 +185,7 @@ class _EncodingProblem(ReadError):
         self.exc = exc
 
 
-class _RepeatedHeader(ReadError):
+class RepeatedHeader(ReadError):
     """A header that names a column twice."""
 
     def __init__(self, names: list[str]):
@@ -251,15 +251,17 @@ def _cell_text(value: Any) -> Any:
     return np.nan if text == "" else text
 
 
-def _pick_sheet(names: list[str], table: str, sheet: str | None) -> str:
+def _pick_sheet(names: list[str], table: str, sheet: str | None, visible: list[str] | None = None) -> str:
+    """The sheet to read: the one named in the mapping, the one named after the table, or the only (visible) one."""
     if sheet is not None:
         if sheet not in names:
             raise ReadError(f"has no sheet {sheet!r} (named in mapping.yaml); its sheets are {', '.join(map(repr, names))}")
         return sheet
     if table in names:
         return table
-    if len(names) == 1:
-        return names[0]
+    shown = visible if visible else names
+    if len(shown) == 1:
+        return shown[0]
     raise ReadError(
         f"is a workbook with {len(names)} sheets ({', '.join(map(repr, names))}) and none is called {table!r}; "
         f"name the sheet in mapping.yaml, e.g. files: {{{table}: {{path: <file>, sheet: {names[0]}}}}}"
@@ -287,7 +289,13 @@ def _open_workbook(data: bytes) -> Any:
 def _read_xlsx(data: bytes, *, table: str, sheet: str | None) -> RawTable:
     """A worksheet as text columns, read with python-calamine (Rust; about 25x faster than openpyxl here)."""
     wb = _open_workbook(data)
-    name = _pick_sheet(list(wb.sheet_names), table, sheet)
+    try:
+        from python_calamine import SheetVisibleEnum
+
+        visible = [m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible]
+    except Exception:  # noqa: BLE001 - visibility is a convenience; without it every sheet counts
+        visible = None
+    name = _pick_sheet(list(wb.sheet_names), table, sheet, visible)
     where = f"sheet {name!r}"
     try:
         ws = wb.get_sheet_by_name(name)
@@ -318,7 +326,7 @@ def _read_xlsx(data: bytes, *, table: str, sheet: str | None) -> RawTable:
     names = [str(header[j]) for j in used]
     twice = sorted({h for h in names if names.count(h) > 1})
     if twice:
-        raise _RepeatedHeader(twice)
+        raise RepeatedHeader(twice)
     body, lines = [], []
     for i, r in enumerate(grid[1:], start=2):
         cells = [_cell_text(r[j]) for j in used]

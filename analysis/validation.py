@@ -30,7 +30,7 @@ import pandera.pandas as pa
 import yaml
 
 from analysis.contract import TABLES, Column, TableSpec
-from analysis.readers import RawTable, ReadError, _EncodingProblem, _RepeatedHeader, read_table, sniff, workbook_sheets
+from analysis.readers import RawTable, ReadError, EncodingProblem, RepeatedHeader, read_table, workbook_sheets
 
 MAX_ROWS_SHOWN = 5
 DATE_MIN = pd.Timestamp("1950-01-01")
@@ -417,9 +417,9 @@ def _read_raw(data: bytes, src: _Source, key: tuple[str, ...]) -> RawTable:
     """
     try:
         raw = read_table(data, src.file, table=src.table, sheet=src.mapping.sheets.get(src.table))
-    except _EncodingProblem as exc:
+    except EncodingProblem as exc:
         raise _encoding_error(data, exc.exc, src, key) from None
-    except _RepeatedHeader as exc:
+    except RepeatedHeader as exc:
         first = exc.names[0]
         raise DataValidationError(
             f"{src.label}, column {first!r}: expected each column once; the header repeats {', '.join(map(repr, exc.names))}",
@@ -557,6 +557,9 @@ def _parse_numbers(text: pd.Series, df: pd.DataFrame, col: Column, src: _Source,
         return num, failed
     comma_fits = text.str.fullmatch(_DECIMAL_COMMA).fillna(False).astype(bool)
     point_ok, comma_ok = not failed.any(), bool(comma_fits[present].all())
+    if comma_ok and col.kind == "int":  # a whole-number column: 1,200 cannot mean 1.2
+        as_comma = pd.to_numeric(text[commas].str.replace(".", "", regex=False).str.replace(",", ".", regex=False), errors="coerce")
+        comma_ok = bool((as_comma == np.floor(as_comma)).all())
     user = src.users_name(col.name)
     if point_ok and comma_ok:
         raise src.error(
@@ -1166,7 +1169,8 @@ def validate_folder(folder: Path, mapping_path: Path | None = None) -> tuple[dic
         The first contract violation found.
     """
     if not folder.is_dir():
-        raise DataValidationError(f"dataset folder {folder} does not exist", table="(dataset)")
+        what = "is a file, not a folder: --data takes the folder that holds the table files" if folder.exists() else "does not exist"
+        raise DataValidationError(f"dataset folder {folder} {what}", table="(dataset)")
     mapping_path = mapping_path if mapping_path is not None else folder / "mapping.yaml"
     user_mapping = Mapping.read(mapping_path) if mapping_path.exists() else Mapping()
     fingerprints: dict[str, str] = {}

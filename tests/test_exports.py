@@ -14,7 +14,6 @@ import re
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -407,7 +406,7 @@ def _corrupt(folder: Path, name: str, kind: str, at: float, junk: bytes) -> None
     path.write_bytes(data)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=corruptions())
 def test_corrupted_bytes_load_or_raise_a_validation_error(tmp_path_factory: pytest.TempPathFactory, case) -> None:
     folder = write_tiny_dataset(tmp_path_factory.mktemp("corrupt"))
@@ -491,3 +490,72 @@ def test_declared_number_format_reaches_extra_columns_and_time_of_day_is_named(t
     _replace(emp, "2022-03-01", "2022-03-01 09:30:00")
     err = _refused(tiny_dataset_dir)
     assert err.column == "hire_date" and "without a time of day" in str(err) and "'2022-03-01 09:30:00'" in str(err)
+
+
+def test_reader_helpers() -> None:
+    from analysis.readers import _cell_text, column_letter, sniff
+
+    assert [column_letter(i) for i in (1, 2, 26, 27, 52, 703)] == ["A", "B", "Z", "AA", "AZ", "AAA"]
+    assert sniff(b"PAR1....PAR1") == "parquet" and sniff(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest") == "xls" and sniff(b"PK\x03\x04junk") == "damaged zip"
+    assert sniff(b"employee_id,department\n") == "text"
+    cells = [None, "", True, 7, 82.0, 0.1, 1e20, dt.datetime(2024, 3, 5), dt.datetime(2024, 3, 5, 9, 30), dt.date(2024, 3, 5), "E01"]
+    texts = [_cell_text(c) for c in cells]
+    assert pd.isna(texts[0]) and pd.isna(texts[1])
+    assert texts[2:] == ["true", "7", "82", "0.1", "1e+20", "2024-03-05", "2024-03-05 09:30:00", "2024-03-05", "E01"]
+
+
+def test_a_file_given_as_the_data_folder(tmp_path: Path) -> None:
+    path = tmp_path / "employees.csv"
+    path.write_text(TINY_TABLES["employees"], encoding="utf-8")
+    with pytest.raises(DataValidationError, match="is a file, not a folder"):
+        load_dataset(path)
+
+
+def test_the_sample_with_cr_line_endings_and_as_csv_beside_a_workbook_reads_to_the_same_values(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
+    reference = load_dataset(sample)
+    mac, mixed = tmp_path / "mac", tmp_path / "mixed"
+    mac.mkdir()
+    mixed.mkdir()
+    book = Workbook(write_only=True)
+    for path in sorted(sample.glob("*.csv")):
+        (mac / path.name).write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+        if path.stem in ("kpi_monthly", "assessments"):  # the two big tables stay CSV: a folder may mix formats
+            (mixed / path.name).write_bytes(path.read_bytes())
+            continue
+        ws = book.create_sheet(path.stem)
+        head, *rows = path.read_text(encoding="utf-8").strip("\n").split("\n")
+        ws.append(head.split(","))
+        for line in rows:
+            ws.append([_cell(c) for c in line.split(",")])
+    book.save(mixed / "hr_export.xlsx")
+    _same_tables(_load(mac), reference)
+    from_book = _load(mixed)
+    _same_tables(from_book, reference)
+    assert [w.message for w in from_book.warnings] == [w.message for w in reference.warnings]
+
+
+def test_a_comma_in_a_whole_number_column_can_only_group_thousands(tiny_dataset_dir: Path) -> None:
+    (tiny_dataset_dir / "headcount_plan.csv").write_text('unit,year,current_headcount,planned_hires,planned_exits\nRep,2025,"1,200",80,"1,050"\n', encoding="utf-8")
+    ds = _load(tiny_dataset_dir)
+    row = ds.headcount_plan.iloc[0]
+    assert (row["current_headcount"], row["planned_exits"]) == (1200, 1050)
+    assert any("thousands separator" in w.message and "'current_headcount'" in w.message for w in ds.warnings)
+
+
+def test_hidden_sheets_are_passed_over_and_serial_dates_are_named(tiny_dataset_dir: Path, reference) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    _sheet(wb, "Sheet1", TINY_TABLES["programs"])
+    wb.create_sheet("lookup").sheet_state = "hidden"
+    wb.save(tiny_dataset_dir / "programs.xlsx")
+    (tiny_dataset_dir / "programs.csv").unlink()
+    _same_tables(_load(tiny_dataset_dir), reference)
+    # dates that arrive as Excel's day numbers (a column formatted as General)
+    _dates(tiny_dataset_dir, 4, lambda d: str((d - dt.date(1899, 12, 30)).days))
+    err = _refused(tiny_dataset_dir)
+    assert err.column == "hire_date" and "look like Excel date serial numbers" in str(err) and "'44571'" in str(err)

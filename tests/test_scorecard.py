@@ -343,7 +343,7 @@ def test_build_report_with_upstream_results(tiny) -> None:
     assert shown.set_index("measure").loc["ROI", "value"] == "100.0%"
     fig = attainment_chart(s)
     assert fig.axes[0].get_title() == f"{counts.get('on track', 0)} of {len(s)} scored KPIs are on track, {counts.get('off track', 0)} off track"
-    assert "L4 +2.4 CNY/month" in " ".join(t.get_text() for t in kirkpatrick_funnel(rep.funnel, rep.ladder).axes[0].texts)
+    assert "L4 +¥2 per month" in " ".join(t.get_text() for t in kirkpatrick_funnel(rep.funnel, rep.ladder).axes[0].texts)
     assert len(transfer_profile(rep.transfer).axes) == 1
 
 
@@ -381,3 +381,16 @@ def test_notebook_declares_its_dependencies() -> None:
     nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "04_scorecard.ipynb").read_text(encoding="utf-8"))
     assert nb["metadata"]["kit"]["depends_on"] == ["02_training_attribution", "03_roi_budget"]
     assert "parameters" in nb["cells"][1]["metadata"]["tags"]
+
+
+def test_competency_change_by_months_after_training(tiny) -> None:
+    from analysis.scorecard.loop import competency_change_by_months
+
+    c = competency_change_by_months(tiny, min_group_size=1).set_index("months_after")
+    # months from the end of training to the June assessment: E1 4.4, E2 3.5, E4 2.7 (about 3 months), E6 0.4 (about 1)
+    assert (c.loc[3, "n_trainees"], c.loc[1, "n_trainees"], c.loc[6, "n_trainees"]) == (3, 1, 0)
+    assert c.loc[3, "change_vs_comparison"] == pytest.approx((1.0 + 0.5 + 0.0) / 3 - 0.0)
+    assert c.loc[1, "change_vs_comparison"] == pytest.approx(0.5)
+    assert np.isnan(c.loc[6, "change_vs_comparison"])
+    t = transfer_layer(None, None, competency=competency_change_by_months(tiny, min_group_size=1)).set_index(["months_after", "measure"])
+    assert t.loc[(3, "competency_change_vs_comparison"), "value"] == pytest.approx(0.5)

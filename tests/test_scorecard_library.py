@@ -220,3 +220,11 @@ def test_readme_example_adds_a_kpi(tmp_path: Path, tiny) -> None:
     card = compute_scorecard(tiny, _write(tmp_path, text), min_group_size=1)
     assert card.issues == []
     assert card.value("dropout_rate", "2024-Q1") == pytest.approx(1 / 4)
+
+
+def test_missing_optional_column_is_no_data_not_broken(tiny) -> None:
+    tables = {**tiny.tables, "enrollments": tiny.enrollments.drop(columns=["learn_interruptions"])}
+    card = compute_scorecard(tables, min_group_size=1)
+    row = card.table.set_index("name").loc["uninterrupted_completion_rate"]
+    assert row["status"] == "no data" and "learn_interruptions" in row["note"] and "optional" in row["note"]
+    assert card.issues == [] and card.value("completion_rate", "2024-Q1") == pytest.approx(0.5)

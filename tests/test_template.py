@@ -32,8 +32,12 @@ def test_template_csv_and_workbook_carry_the_contract_headers(template: Path) ->
         headers = [c.name for c in spec.columns]
         assert (template / "csv" / f"{name}.csv").read_text(encoding="utf-8") == ",".join(headers) + "\n"
         wb = load_workbook(template / "excel" / f"{name}.xlsx")
-        assert wb.sheetnames == [name, "guide"]
+        assert wb.sheetnames == [name, "example", "guide"]
         assert [c.value for c in wb[name][1]] == headers
+        assert all(v is None for row in wb[name].iter_rows(min_row=2, values_only=True) for v in row), "the data sheet starts empty"
+        example = list(wb["example"].iter_rows(values_only=True))
+        assert list(example[0]) == headers and len(example) == 2
+        assert [v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else ("" if v is None else v) for v in example[1]] == [EXAMPLES[name][h] for h in headers]
         guide = list(wb["guide"].iter_rows(min_row=3, values_only=True))
         assert guide[0] == GUIDE_HEADER and [r[0] for r in guide[1:]] == headers
         coded = {r[0]: r[3] for r in guide[1:] if r[3]}
@@ -42,8 +46,10 @@ def test_template_csv_and_workbook_carry_the_contract_headers(template: Path) ->
                 assert coded[col.name] == ", ".join(col.isin)
                 rules = [dv for dv in wb[name].data_validations.dataValidation if dv.formula1 == '"' + ",".join(col.isin) + '"']
                 assert rules, f"{name}.{col.name}: no drop-down of its codes"
-    status = {r[0]: r for r in load_workbook(template / "excel" / "enrollments.xlsx")["guide"].iter_rows(min_row=4, values_only=True)}["status"]
-    assert status[1:4] == ("yes", "text, never empty", "enrolled, in_progress, completed, dropped, failed")
+    guide = {r[0]: r for r in load_workbook(template / "excel" / "enrollments.xlsx")["guide"].iter_rows(min_row=4, values_only=True)}
+    assert guide["status"][1:4] == ("yes", "text, never empty", "enrolled, in_progress, completed, dropped, failed")
+    assert guide["employee_id"][4] == "must exist in table employees (column employee_id); part of the key: one row per employee_id + program_id + start_date"
+    assert guide["exam_score"][1:3] == ("no", "number, 0 to 100, may be empty")
 
 
 def test_empty_template_is_refused_as_empty_not_broken(template: Path) -> None:

@@ -584,7 +584,8 @@ class AttributionReport:
                     "ci_low": lo,
                     "ci_high": hi,
                     "raw_change": ev.naive_before_after,
-                    "share_not_caused": ev.share_not_caused,
+                    # a share of the raw change is read only when the effect is distinguishable from zero
+                    "share_not_caused": ev.share_not_caused if not (lo <= 0 <= hi) else np.nan,
                     "true_att": (ev.truth or {}).get("overall_att", np.nan),
                 }
             )
@@ -632,8 +633,16 @@ def evaluate_programs(
     results: dict[str, ProgramEvaluation] = {}
     skipped: dict[str, str] = {}
     for pid in ids:
-        try:
-            results[pid] = evaluate_program(dataset, pid, options=opt)
-        except DataValidationError as exc:
-            skipped[pid] = f"not evaluated: {exc}"
+        ev, why = _evaluate_one(dataset, pid, opt)
+        if ev is not None:
+            results[pid] = ev
+        else:
+            skipped[pid] = str(why)
     return AttributionReport(results, skipped, opt)
+
+
+def _evaluate_one(dataset: Any, pid: str, opt: EvaluationOptions) -> tuple[ProgramEvaluation | None, str | None]:
+    try:
+        return evaluate_program(dataset, pid, options=opt), None
+    except DataValidationError as exc:
+        return None, f"not evaluated: {exc}"

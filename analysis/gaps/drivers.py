@@ -177,7 +177,8 @@ def _plain(df: pd.DataFrame, comps: list[str], be: pd.DataFrame) -> pd.DataFrame
         se = np.sqrt(pu * (1 - pu) / nu + po * (1 - po) / no) if nu and no else np.nan
         rows.append({"feature": c, "share_gap_under_target": pu, "share_gap_on_target": po, "difference": pu - po,
                      "diff_ci_low": pu - po - 1.96 * se, "diff_ci_high": pu - po + 1.96 * se, "n_under_target": nu, "n_on_target": no})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["feature", "share_gap_under_target", "share_gap_on_target", "difference", "diff_ci_low",
+                                       "diff_ci_high", "n_under_target", "n_on_target"])
 
 
 def _models(num: list[str], cat: list[str], seed: int) -> dict[str, Any]:
@@ -273,7 +274,10 @@ def shortfall_drivers(dataset: Dataset, kpi: str, *, window_months: int = DEFAUL
     minority = min(n_under, n - n_under)
     importance = pd.DataFrame(columns=["model", "fold", "feature", "importance"])
     auc = pd.DataFrame(columns=["model", "auc", "auc_sd"])
-    if minority < max(2 * n_splits, 10):
+    if not comps:
+        note = ("The models were not fitted: the roles of the people with this KPI require no competency in role_requirements "
+                "(or nobody with this KPI is in a role that has requirements).")
+    elif minority < max(2 * n_splits, 10):
         note = (f"The models were not fitted: {minority} people on the smaller side of the target "
                 f"(at least {max(2 * n_splits, 10)} needed for {n_splits}-fold cross-validation).")
     else:

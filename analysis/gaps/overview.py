@@ -153,7 +153,7 @@ class GapAnalysis:
             inside = r.eligible_low <= r.true_eligible <= r.eligible_high
             parts.append(f"{r.program_id} {r.eligible:,} measured vs {int(r.true_eligible):,} true "
                          f"({'inside' if inside else 'outside'} the stated range)")
-        low = bool((bp["eligible"] < bp["true_eligible"]).all())
+        low = bool(((bp["eligible"] < bp["true_eligible"]) & (bp["eligible_low"] <= bp["true_eligible"]) & (bp["true_eligible"] <= bp["eligible_high"])).all())
         return ("On this sample, eligible head counts against the generator's true counts (true gap above the threshold at the "
                 "latest assessment): " + "; ".join(parts) + "."
                 + (" Every measured count is below the truth: scores are recorded to 0.1, and people recorded exactly at the "

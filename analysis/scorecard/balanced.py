@@ -180,6 +180,10 @@ def compute_aggregate(data: Any, agg: Aggregate, frequency: str, periods: list[s
     elif date_col is not None:
         needed.add(date_col)
     unknown = sorted(c for c in needed if c not in df.columns)
+    contract_cols = {c.name for name in (agg.table, *agg.join) if name in TABLES for c in TABLES[name].columns}
+    if unknown and all(c in contract_cols for c in unknown):
+        raise _AggregateError("no_data", f"no data: table {agg.table} has no {', '.join(repr(c) for c in unknown)} column "
+                              "(optional in the data contract)")
     if unknown:
         raise _AggregateError("unknown_column", f"aggregate {agg.name!r}: table {agg.table} has no column {', '.join(repr(c) for c in unknown)} "
                               f"(columns: {', '.join(df.columns)})")
@@ -400,9 +404,12 @@ def compute_scorecard(data: Any, library: KpiLibrary | str | Path | None = None,
                     else:
                         missing_inputs.append(name)
             except _AggregateError as exc:
-                issue = LibraryIssue(lib.file, kpi.line, kpi.name, exc.kind, str(exc))
-                issues.append(issue)
-                state, note = "broken", str(issue)
+                if exc.kind == "no_data":
+                    state, note = "no data", str(exc)
+                else:
+                    issue = LibraryIssue(lib.file, kpi.line, kpi.name, exc.kind, str(exc))
+                    issues.append(issue)
+                    state, note = "broken", str(issue)
             if state == "ok" and missing_inputs:
                 state, note = "no data", f"no data: scorecard_inputs has no {', '.join(repr(m) for m in missing_inputs)} figures"
             if state == "ok" and all(env[n].isna().all() for n in env):
@@ -412,9 +419,12 @@ def compute_scorecard(data: Any, library: KpiLibrary | str | Path | None = None,
                 try:
                     n_series = agg_values(kpi.n, freq)
                 except _AggregateError as exc:
-                    issue = LibraryIssue(lib.file, kpi.line, kpi.name, exc.kind, str(exc))
-                    issues.append(issue)
-                    state, note = "broken", str(issue)
+                    if exc.kind == "no_data":
+                        state, note = "no data", str(exc)
+                    else:
+                        issue = LibraryIssue(lib.file, kpi.line, kpi.name, exc.kind, str(exc))
+                        issues.append(issue)
+                        state, note = "broken", str(issue)
                 else:
                     n_values = n_series
                     small = [p for p in periods if np.isfinite(n_series[p]) and n_series[p] < min_group_size]
@@ -434,6 +444,8 @@ def compute_scorecard(data: Any, library: KpiLibrary | str | Path | None = None,
                         note = msg
         long.append(pd.DataFrame({"kpi": kpi.name, "period": periods, "value": values.to_numpy(float), "target": targets.to_numpy(float)}))
         row.update(_columns(kpi, values, targets, state, on_track=on_track, at_risk=at_risk, level=level))
+        if row["status"] == "no data" and not note:
+            note = f"no data: no period has a value (or none with at least {min_group_size} people behind it)"
         row["n_last_period"] = float(n_values[row["last_period"]]) if n_values is not None and row.get("last_period") in n_values.index else np.nan
         row["note"] = note
         rows.append(row)

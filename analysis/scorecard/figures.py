@@ -12,6 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.plots import PALETTE, apply_style, finish
+from analysis.scorecard.library import PERSPECTIVE_LABELS
+from analysis.scorecard.signals import format_value
 
 __all__ = ["attainment_chart", "kirkpatrick_funnel", "transfer_profile"]
 
@@ -44,7 +46,8 @@ def kirkpatrick_funnel(funnel: pd.DataFrame, ladder: pd.DataFrame | None = None,
                 ax.text(v * 100 + 1, y, f"{100 * v:.0f}% (n={n:,.0f})", va="center", fontsize=8)
     ax.set_yticks(np.arange(len(programs)) + height * (len(stages) - 1) / 2, programs)
     ax.invert_yaxis()
-    ax.set_xlim(0, 135)
+    ax.set_xlim(0, 165)
+    ax.set_xticks([0, 20, 40, 60, 80, 100])
     ax.set_xlabel("share of the program's trainees (%)")
     if ladder is not None and len(ladder):
         for i, p in enumerate(programs):
@@ -57,11 +60,13 @@ def kirkpatrick_funnel(funnel: pd.DataFrame, ladder: pd.DataFrame | None = None,
                 if r0["status"] != "measured":
                     words.append(f"L{lvl}: not yet measured")
                 elif lvl == 5:
-                    words.append(f"L5 ROI {100 * r0['value']:.0f}% ({100 * r0['ci_low']:.0f} to {100 * r0['ci_high']:.0f})")
+                    words.append(f"L5 ROI {100 * r0['value']:.0f}% ({100 * r0['ci_low']:.0f}% to {100 * r0['ci_high']:.0f}%)")
                 else:
-                    words.append(f"L4 {r0['value']:+,.3g} {r0['unit']}/month ({r0['ci_low']:,.3g} to {r0['ci_high']:,.3g})")
-            ax.text(134, i + height * (len(stages) - 1) / 2, "\n".join(words), va="center", ha="right", fontsize=8, color="#333333")
-    ax.legend(loc="lower right", fontsize=8, frameon=True)
+                    unit = str(r0["unit"])
+                    sign = "+" if r0["value"] > 0 else ""
+                    words.append(f"L4 {sign}{format_value(r0['value'], unit)} per month\n({format_value(r0['ci_low'], unit, bare=True)} to {format_value(r0['ci_high'], unit, bare=True)})")
+            ax.text(112, i + height * (len(stages) - 1) / 2, "\n".join(words), va="center", ha="left", fontsize=8, color="#333333")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(stages), fontsize=8, frameon=False)
     ax.set_title(title or "How far each program's trainees got: reaction, learning, application on the job")
     return finish(fig)
 
@@ -83,7 +88,7 @@ def attainment_chart(table: pd.DataFrame, *, on_track: float = 1.0, at_risk: flo
     ax.hlines(y, 100, t["attainment"] * 100, color="#bbbbbb", lw=1, zorder=2)
     ax.axvline(on_track * 100, color="#222222", lw=1)
     ax.axvline(at_risk * 100, color="#888888", lw=1, ls="--")
-    ax.set_yticks(y, [f"{lab} · {p.replace('_', ' ')}" for lab, p in zip(t["label"], t["perspective"])], fontsize=8)
+    ax.set_yticks(y, [f"{lab} · {PERSPECTIVE_LABELS.get(p, p)}" for lab, p in zip(t["label"], t["perspective"])], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("attainment of target, last period (%; 100 = on target, dashed = at-risk threshold)")
     counts = t["status"].value_counts()

@@ -151,7 +151,8 @@ def kirkpatrick_ladder(data: Any, *, att_by_program: pd.DataFrame | None = None,
             r0 = roi.iloc[0]
             add(p, 5, "ROI", float(r0["roi_pct_median"]) / 100.0, float(r0["roi_pct_low"]) / 100.0, float(r0["roi_pct_high"]) / 100.0,
                 float(r0.get("participants", np.nan)), "share",
-                "(benefit - fully loaded cost) / cost, median and interval of its distribution (notebook 03)", status="measured")
+                "(benefit - fully loaded cost) / cost, median and interval of its distribution (notebook 03"
+                + (f": {r0['status']})" if isinstance(r0.get("status"), str) and r0.get("status") else ")"), status="measured")
         else:
             add(p, 5, "ROI", np.nan, np.nan, np.nan, np.nan, "share", "notebook 03's return on investment", NOT_MEASURED)
     return pd.DataFrame(rows, columns=_COLS)
@@ -161,7 +162,8 @@ def funnel(data: Any, *, min_group_size: int = 5, satisfied: float = 4.0) -> pd.
     """People reaching each of levels 1-3 per program, as counts and shares of the trainees.
 
     Stages: trainees (people with a run), satisfied (a reaction score >= ``satisfied``),
-    passed (a run with the exam passed), applied (a follow-up saying they applied it).
+    passed (a run with the exam passed), applied (a follow-up saying they applied it); a
+    stage whose column or table the dataset lacks is left out.
 
     Returns
     -------
@@ -176,13 +178,13 @@ def funnel(data: Any, *, min_group_size: int = 5, satisfied: float = 4.0) -> pd.
     rows = []
     for p, e in enr.groupby("program_id", sort=True):
         people = e["employee_id"].nunique()
-        stages = [
-            ("trainees", 0, people, "people who started a run"),
-            ("satisfied (L1)", 1, e.loc[pd.to_numeric(e.get("reaction_score"), errors="coerce") >= satisfied, "employee_id"].nunique(),
-             f"people with a reaction score of {satisfied:g} or more"),
-            ("passed the exam (L2)", 2, e.loc[e["exam_passed"].astype("boolean").fillna(False).astype(bool), "employee_id"].nunique(),
-             "people with a run whose exam they passed"),
-        ]
+        stages = [("trainees", 0, people, "people who started a run")]
+        if "reaction_score" in e.columns:
+            happy = pd.to_numeric(e["reaction_score"], errors="coerce") >= satisfied
+            stages.append(("satisfied (L1)", 1, e.loc[happy.to_numpy(), "employee_id"].nunique(), f"people with a reaction score of {satisfied:g} or more"))
+        if "exam_passed" in e.columns:
+            ok = e["exam_passed"].astype("boolean").fillna(False).astype(bool)
+            stages.append(("passed the exam (L2)", 2, e.loc[ok.to_numpy(), "employee_id"].nunique(), "people with a run whose exam they passed"))
         if fu is not None and len(fu):
             f = fu[(fu["program_id"] == p) & fu["applied"].astype("boolean").fillna(False).astype(bool)]
             stages.append(("applied on the job (L3)", 3, f["employee_id"].nunique(), "people a follow-up found applying the training"))

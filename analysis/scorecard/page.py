@@ -21,7 +21,7 @@ import pandas as pd
 from analysis.scorecard.balanced import ScorecardResult, compute_scorecard
 from analysis.scorecard.kirkpatrick import funnel, kirkpatrick_ladder
 from analysis.scorecard.library import KpiLibrary, load_library
-from analysis.scorecard.loop import competency_change, outcome_layer, process_layer, transfer_layer
+from analysis.scorecard.loop import competency_change, competency_change_by_months, outcome_layer, process_layer, transfer_layer
 from analysis.scorecard.scrap import scrap_learning
 from analysis.scorecard.signals import Signals, format_value, signals
 from analysis.scorecard.tdrp import attainment
@@ -205,7 +205,8 @@ def build_scorecard_report(dataset: Any, upstream: UpstreamResults | None = None
     return ScorecardReport(
         scorecard=card, ladder=ladder, funnel=funnel(dataset, min_group_size=min_group_size),
         process=process_layer(dataset, min_group_size=min_group_size), outcome=outcome_layer(dataset, min_group_size=min_group_size),
-        transfer=transfer_layer(up.dynamic_profile, t.get("followups"), min_group_size=min_group_size, units=units),
+        transfer=transfer_layer(up.dynamic_profile, t.get("followups"), min_group_size=min_group_size, units=units,
+                                competency=competency_change_by_months(dataset, min_group_size=min_group_size)),
         competency=competency_change(dataset, min_group_size=min_group_size),
         scrap=scrap_learning(t.get("followups"), t.get("costs"), min_group_size=min_group_size),
         signals=signals(card, ladder), upstream=up, on_track=on_track, at_risk=at_risk,
@@ -226,10 +227,7 @@ def format_by_unit(df: pd.DataFrame, columns: list[str], unit_col: str = "unit",
             if v is None or (isinstance(v, float) and not np.isfinite(v)):
                 texts.append("")
                 continue
-            text = format_value(float(v), str(u))
-            if col in bare and str(u) not in ("share", "CNY") and text.endswith(f" {u}"):
-                text = text[: -len(u) - 1]
-            texts.append(text)
+            texts.append(format_value(float(v), str(u), bare=col in bare))
         out[col] = texts
     return out
 

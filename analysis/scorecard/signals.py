@@ -22,17 +22,21 @@ from analysis.scorecard.tdrp import attainment
 __all__ = ["Signals", "format_value", "signals"]
 
 
-def format_value(value: float, unit: str) -> str:
-    """A KPI value for people: shares as percentages, CNY with separators, days and points with one decimal."""
+def format_value(value: float, unit: str, *, bare: bool = False) -> str:
+    """A KPI value for people: shares as percentages, CNY with separators, other units with 3-4 significant digits.
+
+    ``bare`` leaves out a unit's name (not % or ¥), for the bounds of an interval.
+    """
     if value is None or not np.isfinite(value):
         return "n/a"
     if unit == "share":
         return f"{100 * value:.1f}%"
     if unit == "CNY":
         return f"¥{value:,.0f}" if value >= 0 else f"-¥{abs(value):,.0f}"
+    suffix = "" if bare else f" {unit}"
     if abs(value) >= 1000:
-        return f"{value:,.0f} {unit}".strip()
-    return f"{value:,.1f} {unit}".strip() if abs(value) >= 10 else f"{value:,.2f} {unit}".strip()
+        return f"{value:,.0f}{suffix}".rstrip()
+    return (f"{value:,.1f}{suffix}" if abs(value) >= 10 else f"{value:,.2f}{suffix}").rstrip()
 
 
 @dataclass
@@ -94,9 +98,15 @@ def signals(scorecard: ScorecardResult, ladder: pd.DataFrame | None = None, *, k
         df["sentence"] = [_sentence(r) for _, r in df.iterrows()]
     missing: list[str] = []
     no_data = t[t["status"] == "no data"]
-    if len(no_data):
-        missing.append(f"{len(no_data)} KPI{'s' if len(no_data) != 1 else ''} of the library have no data yet (add them to scorecard_inputs): "
-                       + ", ".join(no_data["label"]) + ".")
+    from_inputs = no_data["note"].astype(str).str.startswith("no data: scorecard_inputs")
+    if from_inputs.any():
+        n = int(from_inputs.sum())
+        missing.append(f"{n} KPI{'s' if n != 1 else ''} of the library need figures no export of the kit holds (add them to scorecard_inputs): "
+                       + ", ".join(no_data.loc[from_inputs, "label"]) + ".")
+    if (~from_inputs).any():
+        n = int((~from_inputs).sum())
+        missing.append(f"{n} KPI{'s' if n != 1 else ''} computed from the kit's tables have no value (a table or column is missing, or too "
+                       "few people in every period): " + ", ".join(no_data.loc[~from_inputs, "label"]) + ".")
     broken = t[t["status"] == "broken"]
     for _, r in broken.iterrows():
         missing.append(f"{r['label']} could not be computed: {r['note']}")
