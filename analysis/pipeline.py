@@ -271,10 +271,11 @@ def _execute_all(
                         _execute, str(nb), str(folder / nb.name), item.parameters, str(notebooks_dir),
                         str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
                     )  # fmt: skip
+                    verb = "start " if len(pending) < max(1, jobs) else "queued"  # the pool starts queued ones as workers free up
                     pending[future] = item
                     item.status = "running"
                     after = f" (after {', '.join(deps)})" if deps else ""
-                    say(f"  [{time.perf_counter() - t_run:5.0f} s] start  {item.name}{after}")
+                    say(f"  [{time.perf_counter() - t_run:5.0f} s] {verb} {item.name}{after}")
                 else:
                     continue
                 waiting.remove(item)

@@ -150,6 +150,11 @@ EMPTY = "the file is empty (no header, no rows); expected a header and at least 
 def _read_csv(data: bytes, file: str) -> RawTable:
     if not data.strip():
         raise ReadError(EMPTY)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReadError(
+            "is UTF-16 text (what Excel writes as 'Unicode Text'), not UTF-8 CSV; "
+            "save it from Excel as 'CSV UTF-8 (comma delimited)', or convert it, e.g. `iconv -f UTF-16 -t UTF-8`"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -251,15 +256,17 @@ def _cell_text(value: Any) -> Any:
     return np.nan if text == "" else text
 
 
-def _pick_sheet(names: list[str], table: str, sheet: str | None) -> str:
+def _pick_sheet(names: list[str], table: str, sheet: str | None, visible: list[str] | None = None) -> str:
+    """The sheet to read: the one named in the mapping, the one named after the table, or the only (visible) one."""
     if sheet is not None:
         if sheet not in names:
             raise ReadError(f"has no sheet {sheet!r} (named in mapping.yaml); its sheets are {', '.join(map(repr, names))}")
         return sheet
     if table in names:
         return table
-    if len(names) == 1:
-        return names[0]
+    shown = visible if visible else names
+    if len(shown) == 1:
+        return shown[0]
     raise ReadError(
         f"is a workbook with {len(names)} sheets ({', '.join(map(repr, names))}) and none is called {table!r}; "
         f"name the sheet in mapping.yaml, e.g. files: {{{table}: {{path: <file>, sheet: {names[0]}}}}}"
@@ -287,7 +294,13 @@ def _open_workbook(data: bytes) -> Any:
 def _read_xlsx(data: bytes, *, table: str, sheet: str | None) -> RawTable:
     """A worksheet as text columns, read with python-calamine (Rust; about 25x faster than openpyxl here)."""
     wb = _open_workbook(data)
-    name = _pick_sheet(list(wb.sheet_names), table, sheet)
+    try:
+        from python_calamine import SheetVisibleEnum
+
+        visible = [m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible]
+    except Exception:  # noqa: BLE001 - visibility is a convenience; without it every sheet counts
+        visible = None
+    name = _pick_sheet(list(wb.sheet_names), table, sheet, visible)
     where = f"sheet {name!r}"
     try:
         ws = wb.get_sheet_by_name(name)

@@ -75,7 +75,13 @@ def guide_rows(spec: TableSpec) -> list[tuple[Any, ...]]:
             fmt += f", at least {col.ge:g}"
         fmt += ", may be empty" if col.nullable else ", never empty"
         codes = _codes(col)
-        meaning = col.description or ("part of the key" if col.name in spec.key else "")
+        notes = [col.description] if col.description else []
+        for fk in spec.foreign_keys:
+            if col.name in fk.columns:
+                notes.append(f"must exist in table {fk.table} (column {fk.ref_columns[fk.columns.index(col.name)]})")
+        if col.name in spec.key:
+            notes.append("part of the key: one row per " + " + ".join(spec.key))
+        meaning = "; ".join(notes)
         rows.append((col.name, "yes" if col.required else "no", fmt, ", ".join(codes) if codes else "", meaning, example.get(col.name, "")))
     return rows
 

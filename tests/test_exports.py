@@ -142,6 +142,8 @@ def test_nul_bytes_xls_and_zip_are_refused_by_their_bytes(tiny_dataset_dir: Path
     path.write_bytes(path.read_bytes().replace(b"P02", b"P\x0002"))
     err = _refused(tiny_dataset_dir)
     assert err.table == "programs" and "NUL byte" in str(err) and "file line 3" in str(err)
+    path.write_bytes(TINY_TABLES["programs"].replace(",", "\t").encode("utf-16"))
+    assert "is UTF-16 text (what Excel writes as 'Unicode Text')" in str(_refused(tiny_dataset_dir))
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
     assert "Excel 97-2003 workbook (.xls)" in str(_refused(tiny_dataset_dir))
     buffer = io.BytesIO()
@@ -543,3 +545,19 @@ def test_a_comma_in_a_whole_number_column_can_only_group_thousands(tiny_dataset_
     row = ds.headcount_plan.iloc[0]
     assert (row["current_headcount"], row["planned_exits"]) == (1200, 1050)
     assert any("thousands separator" in w.message and "'current_headcount'" in w.message for w in ds.warnings)
+
+
+def test_hidden_sheets_are_passed_over_and_serial_dates_are_named(tiny_dataset_dir: Path, reference) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    _sheet(wb, "Sheet1", TINY_TABLES["programs"])
+    wb.create_sheet("lookup").sheet_state = "hidden"
+    wb.save(tiny_dataset_dir / "programs.xlsx")
+    (tiny_dataset_dir / "programs.csv").unlink()
+    _same_tables(_load(tiny_dataset_dir), reference)
+    # dates that arrive as Excel's day numbers (a column formatted as General)
+    _dates(tiny_dataset_dir, 4, lambda d: str((d - dt.date(1899, 12, 30)).days))
+    err = _refused(tiny_dataset_dir)
+    assert err.column == "hire_date" and "look like Excel date serial numbers" in str(err) and "'44571'" in str(err)

@@ -284,3 +284,19 @@ def test_chinese_names_hand_built(tmp_path: Path) -> None:
     assert seg.rules["rule"].tolist() == ["in 华东", "in 华南"]
     assert seg.rules["n"].tolist() == [6, 6]
     assert seg.summary.startswith("100% of staff in 华东 are below the required level in 需求挖掘 (n = 6)")
+
+
+def test_person_level_export_is_pseudonymous_and_needs_a_salt(hand: Dataset) -> None:
+    from analysis.gaps import person_level_table
+    from analysis.privacy import find_identifiers
+
+    res = competency_gaps(hand)
+    table = person_level_table(res, "s3cret")
+    assert len(table) == len(res.by_employee) and "employee_id" not in table.columns
+    assert find_identifiers(table, hand.tables["employees"]["employee_id"]) == []
+    assert table["person_key"].str.fullmatch(r"p-[0-9a-f]{10}").all()
+    # same salt, same keys; another salt, other keys
+    assert person_level_table(res, "s3cret")["person_key"].tolist() == table["person_key"].tolist()
+    assert not set(person_level_table(res, "other")["person_key"]) & set(table["person_key"])
+    with pytest.raises(ValueError, match="salt is required"):
+        person_level_table(res, "")

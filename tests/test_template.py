@@ -46,8 +46,10 @@ def test_template_csv_and_workbook_carry_the_contract_headers(template: Path) ->
                 assert coded[col.name] == ", ".join(col.isin)
                 rules = [dv for dv in wb[name].data_validations.dataValidation if dv.formula1 == '"' + ",".join(col.isin) + '"']
                 assert rules, f"{name}.{col.name}: no drop-down of its codes"
-    status = {r[0]: r for r in load_workbook(template / "excel" / "enrollments.xlsx")["guide"].iter_rows(min_row=4, values_only=True)}["status"]
-    assert status[1:4] == ("yes", "text, never empty", "enrolled, in_progress, completed, dropped, failed")
+    guide = {r[0]: r for r in load_workbook(template / "excel" / "enrollments.xlsx")["guide"].iter_rows(min_row=4, values_only=True)}
+    assert guide["status"][1:4] == ("yes", "text, never empty", "enrolled, in_progress, completed, dropped, failed")
+    assert guide["employee_id"][4] == "must exist in table employees (column employee_id); part of the key: one row per employee_id + program_id + start_date"
+    assert guide["exam_score"][1:3] == ("no", "number, 0 to 100, may be empty")
 
 
 def test_empty_template_is_refused_as_empty_not_broken(template: Path) -> None:
