@@ -409,14 +409,17 @@ class Table:
         # data strings never become markup: cells, column labels and the caption are escaped
         styler = shown.style.hide(axis="index").set_uuid(self.uuid).set_td_classes(classes)
         styler = styler.format(escape="html").format_index(escape="html", axis=1)
+        # wide tables get a smaller type and tighter cells so they fit a 1280 px page
+        ncols = shown.shape[1]
+        size, pad, head = ("0.85rem", "0.25rem 0.6rem", "11em") if ncols <= 8 else (("0.8rem", "0.2rem 0.4rem", "9em") if ncols <= 12 else ("0.72rem", "0.2rem 0.25rem", "7em"))
         styler = styler.set_table_attributes('class="kit-table"').set_table_styles([
-            {"selector": "", "props": "border-collapse: collapse; font-size: 0.85rem; table-layout: auto; margin: 0.4rem 0 1rem 0; max-width: 100%;"},
+            {"selector": "", "props": f"border-collapse: collapse; font-size: {size}; table-layout: auto; margin: 0.4rem 0 1rem 0; max-width: 100%;"},
             {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; padding: 0.2rem 0;"},
-            {"selector": "th", "props": "text-align: left; vertical-align: bottom; padding: 0.3rem 0.6rem; border-bottom: 1px solid #999; white-space: normal; max-width: 11em; font-weight: 600;"},
-            {"selector": "td", "props": "padding: 0.25rem 0.6rem; border-bottom: 1px solid #eee; vertical-align: top;"},
+            {"selector": "th", "props": f"text-align: left; vertical-align: bottom; padding: {pad}; border-bottom: 1px solid #999; white-space: normal; max-width: {head}; overflow-wrap: break-word; font-weight: 600;"},
+            {"selector": "td", "props": f"padding: {pad}; border-bottom: 1px solid #eee; vertical-align: top;"},
             {"selector": "td.num", "props": "text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums;"},
-            {"selector": "td.txt", "props": "text-align: left; white-space: nowrap;"},
-            {"selector": "td.wrap", "props": "text-align: left; white-space: normal; min-width: 14em; max-width: 30em; overflow-wrap: anywhere;"},
+            {"selector": "td.txt", "props": "text-align: left; white-space: normal;"},
+            {"selector": "td.wrap", "props": "text-align: left; white-space: normal; min-width: 9em; max-width: 22em; overflow-wrap: anywhere;"},
         ])  # fmt: skip
         if self.caption:
             styler = styler.set_caption(escape(self.caption))

@@ -25,14 +25,18 @@ from typing import Any
 
 import pytest
 
+from analysis.report import page_title
+
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH = 1280
 INSTALL = (
     "Chromium is not installed, so the pages of a run were not checked in a browser. Install Debian's package "
     "(`sudo apt-get install -y chromium`; .ci/run does this) or point $CHROMIUM at a Chrome/Chromium executable."
 )
-#: Python reprs a reader must never see (whole words, case-sensitive; "none of" or "true effect" are English).
-REPR = re.compile(r"\b(None(?! of\b)|NaN|NaT|nan|True|False)\b|<NA>|array\(|dtype|Timestamp\(|<pandas\.|object at 0x")
+#: Python reprs a reader must never see. Case-sensitive whole words; ``None``/``True``/``False`` followed by a
+#: space and a lower-case word are English ("None of the programs", "True effect (sample data)"), a repr is
+#: not (``programs = None``, a cell that says ``True``).
+REPR = re.compile(r"\b(None|True|False)\b(?! [a-z])|\b(NaN|NaT|nan)\b|<NA>|array\(|dtype|Timestamp\(|<pandas\.|object at 0x")
 
 
 def chromium_executable() -> str | None:
@@ -139,17 +143,24 @@ def test_the_checks_catch_what_they_are_for(page: Any, tmp_path: Path) -> None:
     assert any(p.startswith("table") and "beyond the 1280 px page" in p for p in found), found
     assert any("clips or scrolls its content sideways" in p and "a sentence cut" in p for p in found), found
     assert any("'None'" in p for p in found) and any("'array('" in p for p in found), "reprs are found in collapsed sections too"
+    cell = tmp_path / "cell.html"
+    cell.write_text("<html><body><table><tr><td>True</td><td>12</td></tr></table><pre>calibrate = False\n</pre></body></html>", encoding="utf-8")
+    assert sorted(p.split("'")[1] for p in page_problems(page, cell.as_uri())) == ["False", "True"]
     assert any(p.startswith("img") for p in found), found
     good = tmp_path / "good.html"
-    good.write_text("<html><body><p>None of the 3 programs; the true effect is 57%.</p></body></html>", encoding="utf-8")
+    good.write_text("<html><body><p>None of the 3 programs; True effect (sample data) 57%.</p></body></html>", encoding="utf-8")
     assert page_problems(page, good.as_uri()) == []
 
 
-#: Pages whose notebook does not yet show its tables through the report layer (ctx.show_table) and
-#: its parameters in words (ctx.show_parameters): expected to fail, strictly, so the entry must go
-#: the moment the page reads cleanly.
+#: Pages that do not read cleanly yet, with what is wrong: expected to fail, strictly, so the entry must
+#: go the moment the page is fixed (the test then fails as XPASS and says so).
 NOT_YET_CONVERTED: dict[str, str] = {
-    "02_training_attribution": "notebook 02 still shows raw DataFrames (att_by_program, ladder, heterogeneity) and print_parameters reprs",
+    "01_gap_analysis": "prints its parameters as Python literals (ctx.print_parameters: 'source_weights = None', "
+    "'calibrate = False'; use ctx.show_parameters) and shows a 20-column table 1,159 px wide in a 1,090 px page "
+    "(show fewer columns with show_table(columns=...))",
+    "02_training_attribution": "prints its parameters as Python literals (ctx.print_parameters: 'programs = None', "
+    "'heterogeneity = True'; use ctx.show_parameters)",
+    "04_scorecard": "prints its parameters as Python literals (ctx.print_parameters: 'compute_upstream = False'; use ctx.show_parameters)",
 }
 PAGES = ["index", *sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")), "../index"]
 
@@ -173,7 +184,8 @@ def test_run_summary_answers_in_words_with_titles(page: Any, sample_run: Any) ->
     assert page.locator("h3", has_text="Can the data be trusted?").count() == 1
     assert page.locator("h3", has_text="Did the training change the KPI it targets?").count() == 1
     links = page.locator("table a").all_inner_texts()
-    assert links[:2] == ["Data quality", "Training attribution"], "pages are linked by title, not file name"
+    assert links == [page_title(ROOT / "notebooks" / f"{name}.ipynb") for name in PAGES[1:-1]], "pages are linked by title"
+    assert not set(links) & set(PAGES), "no page is named by its file name"
     assert page.locator("th", has_text="Error").count() == 0, "no empty error column when nothing failed"
 
 

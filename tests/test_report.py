@@ -144,7 +144,7 @@ def test_long_text_wraps_short_text_and_numbers_do_not() -> None:
     assert 'class="data row0 col0 txt"' in html
     assert 'class="data row0 col1 wrap"' in html
     assert 'class="data row0 col2 num"' in html
-    assert "white-space: normal" in html and "max-width: 30em" in html
+    assert "white-space: normal" in html and "max-width: 22em" in html
 
 
 def test_html_is_the_same_run_after_run() -> None:
@@ -257,3 +257,10 @@ def test_data_strings_never_become_markup() -> None:
     html = format_table(pd.DataFrame({hostile: ["x"], "department": [hostile]}), caption=hostile).to_html()
     assert hostile not in html
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3, "cell, column label and caption"
+
+
+def test_wide_tables_get_smaller_type_and_short_text_may_wrap() -> None:
+    narrow = format_table(pd.DataFrame({f"c{i}": [1] for i in range(4)})).to_html()
+    wide = format_table(pd.DataFrame({f"c{i}": [1] for i in range(14)})).to_html()
+    assert "font-size: 0.85rem" in narrow and "font-size: 0.72rem" in wide
+    assert "max-width: 7em" in wide, "narrower column labels"

@@ -73,3 +73,14 @@ def test_findings_by_question_defaults_by_notebook_number() -> None:
 def test_index_of_runs_without_runs(tmp_path: Path) -> None:
     html = rebuild_index(tmp_path).read_text(encoding="utf-8")
     assert "No successful run yet" in html and "<table>" not in html
+
+
+def test_a_question_shows_three_findings_and_collapses_the_rest(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    headlines = {"01_gap_analysis": [{"text": f"gap finding {k}"} for k in range(5)]}
+    result = RunResult(folder, "ok", [NotebookRun("01_gap_analysis", "ok", 1.0, None, "01_gap_analysis.html")])
+    html = write_run_summary(folder, {"dataset": "d", "headlines": headlines}, result).read_text(encoding="utf-8")
+    shown, _, hidden = html.partition('<details class="more"><summary>2 more findings</summary>')
+    assert [f"gap finding {k}" in shown for k in range(5)] == [True, True, True, False, False]
+    assert "gap finding 3" in hidden and "gap finding 4" in hidden
