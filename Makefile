@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= data/sample
 
-.PHONY: report test lab sample lock bench clean-venv
+.PHONY: report test lab sample lock bench screenshots clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,17 @@ report: $(STAMP)  ## run every notebook on the sample data and write the HTML re
 test: $(STAMP)  ## every test: unit, property, pipeline, and nbval over the committed notebooks
 	$(PY) -m pytest -n 2 --dist loadfile tests notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
+screenshots: $(STAMP)  ## run the kit on $(DATA) and refresh the PNGs of its pages in reports/screenshots/ (needs chromium)
+	$(PY) tests/test_browser.py --data $(DATA) --out reports/screenshots
+
 lab: $(STAMP)  ## JupyterLab on the kit
 	$(PY) -m jupyter lab notebooks
 
 sample: $(STAMP)  ## regenerate data/sample (2000 employees x 24 months, seed 7)
 	$(PY) -m analysis sample --employees 2000 --months 24 --seed 7 --out data/sample
+
+notebooks: $(STAMP)  ## re-execute the committed notebooks in place on data/sample, in name (= dependency) order, so nbval holds them
+	cd notebooks && for nb in *.ipynb; do echo "executing $$nb"; ../$(PY) -c "import sys, papermill as pm; from analysis.pipeline import ThisInterpreterKernelManager as K; pm.execute_notebook(sys.argv[1], sys.argv[1], kernel_name='python3', progress_bar=False, kernel_manager_class=K)" $$nb || exit 1; done
 
 lock: $(STAMP)  ## regenerate the lock files from pyproject.toml
 	$(PY) -m pip install --quiet uv

@@ -32,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
         return 2
-    return cli(rest)
+    if command != "validate":
+        return cli(rest)
+    try:
+        return cli(rest)
+    except Exception as exc:  # noqa: BLE001 - input the reader did not foresee: a message and exit 1, never a traceback
+        print(f"INVALID: the data could not be read ({type(exc).__name__}: {exc}); the kit should have named the problem — please report it with the file", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

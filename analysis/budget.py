@@ -12,7 +12,7 @@ and :mod:`analysis.optimizer` (scipy).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,6 +146,13 @@ def people_in_need(
     notes: list[str] = []
     if needs is not None:
         n = needs.assign(program_id=needs["program_id"].astype(str))
+        hidden = pd.to_numeric(n["eligible"], errors="coerce").isna()
+        if hidden.any():
+            notes.append(f"{int(hidden.sum())} program × department × role group(s) of the needs list are suppressed (fewer people than "
+                         "the minimum group size) and count no one.")  # fmt: skip
+        n["eligible"] = pd.to_numeric(n["eligible"], errors="coerce").fillna(0.0)
+        if "unknown" in n.columns:
+            n["unknown"] = pd.to_numeric(n["unknown"], errors="coerce").fillna(0.0)
         n["unit"] = [unit_of(str(d), str(r)) for d, r in zip(n["department"], n["role"], strict=True)]
         current = n.groupby(["program_id", "unit"])["eligible"].sum()
         source = "current staff from notebook 01's needs list (people whose gap in the program's target competency exceeds the threshold)"
@@ -273,7 +280,8 @@ class Scenario:
 
 
 def scenarios(
-    make_demand, per_capita: Mapping[str, float] | pd.Series, plan_headcount, cases: Sequence[Scenario]
+    make_demand: Callable[[float], Demand], per_capita: Mapping[str, float] | pd.Series, plan_headcount: Callable[[float], float],
+    cases: Sequence[Scenario],
 ) -> pd.DataFrame:
     """Budget under low / base / high headcount and cost inflation.
 

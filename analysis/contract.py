@@ -114,7 +114,7 @@ class TableSpec:
     Parameters
     ----------
     name : str
-        Table name; the file is ``<name>.csv`` or ``<name>.parquet``.
+        Table name; the file is ``<name>.csv``, ``<name>.xlsx`` (or a sheet ``<name>`` of a workbook) or ``<name>.parquet``.
     key : tuple of str
         Columns whose combination is unique.
     columns : tuple of Column
@@ -181,7 +181,7 @@ TABLES: dict[str, TableSpec] = {
                 _c("kpi", "str"),
                 _c("unit", "str", "e.g. CNY, tickets, points"),
                 _c("higher_is_better", "bool"),
-                _c("value_per_unit", "float", "money value of one KPI unit (for ROI)", ge=0),
+                _c("value_per_unit", "float", "money value of one KPI unit (for ROI); empty = an intangible KPI, never ROI 0", ge=0, nullable=True),
                 _opt("target", "float", "monthly target per employee"),
                 _opt("label", "str", "display name in reports, e.g. Tickets resolved (default: the id made readable)"),
             ),

@@ -675,6 +675,7 @@ def overlap_check(
     min_controls: int = 50,
     min_cohort: int = 5,
     extreme: float = 0.99,
+    n_used: tuple[int, int] | None = None,
 ) -> OverlapCheck:
     """Control-group size and propensity-score overlap of trainees vs never-trained.
 
@@ -688,6 +689,9 @@ def overlap_check(
         Cohorts smaller than this trigger a warning.
     extreme : float
         Propensity scores above this (or below ``1 - extreme``) count as no overlap.
+    n_used : (int, int), optional
+        Trainees and comparison employees the estimate actually uses (its
+        accounting); the counts the verdict states. Default: everyone in the panel.
 
     Returns
     -------
@@ -736,6 +740,8 @@ def overlap_check(
                 f"{n_extreme} employees have a propensity score beyond {extreme:g}: near-certain "
                 "training or non-training, weights are trimmed."
             )
+    if n_used is not None:
+        n_t, n_c = int(n_used[0]), int(n_used[1])
     return OverlapCheck(n_t, n_c, ranges, outside, warn)
 
 

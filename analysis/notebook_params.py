@@ -161,7 +161,7 @@ def check_parameters(
     Parameters
     ----------
     notebooks : list of Path
-        The notebooks the run executes.
+        The notebooks of the kit (all of them, so that one parameters file serves every ``--only``).
     global_params : dict
         Parameters for every notebook; each must be accepted by at least one of them.
     per_notebook : dict
@@ -178,7 +178,7 @@ def check_parameters(
     accepted = {nb.stem: notebook_parameters(nb) for nb in notebooks}
     for name in per_notebook:
         if name not in accepted:
-            raise ParameterError(f"{source}: notebooks: {name!r} is not a notebook of this run; the run's notebooks are {', '.join(accepted) or '(none)'}")
+            raise ParameterError(f"{source}: notebooks: {name!r} is not a notebook in the notebooks folder; the notebooks are {', '.join(accepted) or '(none)'}")
     for name, params in per_notebook.items():
         for key, value in params.items():
             _check_one(name, key, value, accepted[name], source)
@@ -186,7 +186,7 @@ def check_parameters(
         takers = [name for name, params in accepted.items() if key in params]
         if not takers and accepted:
             every = sorted({p for params in accepted.values() for p in params if p not in PIPELINE_KEYS})
-            raise ParameterError(f"{source}: parameter {key!r} is not a parameter of any notebook of this run ({', '.join(accepted)}); they accept {', '.join(every)}")
+            raise ParameterError(f"{source}: parameter {key!r} is not a parameter of any notebook ({', '.join(accepted)}); they accept {', '.join(every)}")
         for name in takers:
             _check_one(name, key, value, accepted[name], source)
 
@@ -206,6 +206,6 @@ def _check_one(notebook: str, key: str, value: Any, params: dict[str, Parameter]
 
 
 def check_params_file(params_file: str | Path | None, notebooks: list[Path]) -> None:
-    """Read a ``--params`` file and check it against the notebooks a run executes (see :func:`check_parameters`)."""
+    """Read a ``--params`` file and check it against the kit's notebooks (see :func:`check_parameters`)."""
     global_params, per_notebook = read_params_file(params_file)
     check_parameters(notebooks, global_params, per_notebook, source=f"--params {Path(params_file).name}" if params_file else "--params")

@@ -271,10 +271,11 @@ def _execute_all(
                         _execute, str(nb), str(folder / nb.name), item.parameters, str(notebooks_dir),
                         str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
                     )  # fmt: skip
+                    verb = "start " if len(pending) < max(1, jobs) else "queued"  # the pool starts queued ones as workers free up
                     pending[future] = item
                     item.status = "running"
                     after = f" (after {', '.join(deps)})" if deps else ""
-                    say(f"  [{time.perf_counter() - t_run:5.0f} s] start  {item.name}{after}")
+                    say(f"  [{time.perf_counter() - t_run:5.0f} s] {verb} {item.name}{after}")
                 else:
                     continue
                 waiting.remove(item)
@@ -345,7 +346,7 @@ def run(
     say = print if echo else (lambda *a, **k: None)
     started = datetime.now()
     out, data_dir, notebooks_dir = Path(out), Path(data_dir).resolve(), Path(notebooks_dir).resolve()
-    check_params_file(params_file, [nb for nb in sorted(notebooks_dir.glob("*.ipynb")) if not only or any(nb.stem == o or nb.stem.startswith(o) for o in only)])
+    check_params_file(params_file, sorted(notebooks_dir.glob("*.ipynb")))  # a usage error before any run folder exists
     out.mkdir(parents=True, exist_ok=True)
     folder = _new_run_folder(out, data_dir.name, started)
     global_params, per_notebook = _read_params(params_file)

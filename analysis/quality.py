@@ -6,6 +6,8 @@ notebook ``00_data_quality`` shows and exports.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from analysis.data import Dataset
@@ -154,25 +156,27 @@ def cohort_matrix(cohorts: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Text cells: the count, ``"0"`` when nobody started, ``"<k"`` when suppressed.
+        Text cells: the count (thousands separated), ``"0"`` when nobody started, ``"<k"`` when suppressed.
     """
     if cohorts.empty:
         return pd.DataFrame()
     month = pd.to_datetime(cohorts["cohort_month"]).dt.strftime("%Y-%m")
-    cells = cohorts["n"].map(lambda n: f"<{min_group_size}" if pd.isna(n) else f"{int(n)}")
+    cells = cohorts["n"].map(lambda n: f"<{min_group_size}" if pd.isna(n) else f"{int(n):,}")
     wide = pd.DataFrame({"first training month": month, "program": cohorts["program_id"].astype(str), "cell": cells})
     out = wide.pivot(index="first training month", columns="program", values="cell").fillna("0").sort_index()
     out.columns.name = None
     return out
 
 
-def kpi_spread_finding(summary: pd.DataFrame) -> str:
+def kpi_spread_finding(summary: pd.DataFrame, labels: Mapping[str, str] | None = None) -> str:
     """One finding-style sentence on the KPI distributions, for the figure's title.
 
     Parameters
     ----------
     summary : DataFrame
         :func:`kpi_summary` (suppressed rows, with missing medians, are ignored).
+    labels : mapping, optional
+        KPI display names (:func:`analysis.report.kpi_labels`); default the ids made readable.
 
     Returns
     -------
@@ -185,6 +189,9 @@ def kpi_spread_finding(summary: pd.DataFrame) -> str:
     shown = shown[shown["median"] != 0]
     if shown.empty:
         return "No KPI distribution can be shown (every group is below the minimum size)"
+    from analysis.plots import kpi_words
+
+    shown = shown.assign(kpi=shown["kpi"].map(lambda k: kpi_words(str(k), labels)))
     gaps = []
     for kpi, part in shown.groupby("kpi"):
         if len(part) >= 2 and part["median"].min() > 0:

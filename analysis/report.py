@@ -130,6 +130,8 @@ _COUNT_NAME = re.compile(r"(^n$|^n_|_n$|count|^rows$|^columns$|employees|trainee
 #: Kinds a column can be formatted as (``formats=`` of :func:`format_table`).
 KINDS: tuple[str, ...] = ("text", "int", "number", "estimate", "se", "p", "money", "share", "percent", "month", "date", "bool")
 _NUMERIC_KINDS = {"int", "number", "estimate", "se", "p", "money", "share", "percent"}
+#: Text cells that read as numbers ("26", "<5", "1,234", "57%") are right-aligned like numbers.
+_NUMBER_TEXT = re.compile(r"[<>≤≥~]?-?[¥$€£]?[\d,]+(\.\d+)?%?")
 #: Text columns with a value longer than this wrap inside a bounded width.
 WRAP_AFTER = 40
 
@@ -151,7 +153,7 @@ def readable(identifier: Any) -> str:
     only (``"P01"``) is returned as it is.
     """
     text = str(identifier)
-    if "_" not in text and (text != text.lower() or not text.isalpha()):
+    if "_" not in text and (text != text.lower() or not text.replace(" ", "").isalpha()):
         return text
     words = [_ACRONYMS.get(w.lower(), w) for w in text.replace("_", " ").split()]
     if not words:
@@ -268,6 +270,21 @@ def fmt_share(value: float) -> str:
     return f"{pct:.{0 if abs(pct) >= 10 or pct == 0 else 1}f}%"
 
 
+def fmt_parameter(value: Any) -> str:
+    """A parameter value in words: ``None`` -> ``"not set (default)"``, booleans yes/no, lists comma-joined, text unquoted."""
+    if value is None:
+        return "not set (default)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(fmt_parameter(v) for v in value) if value else "none"
+    if isinstance(value, float):
+        return fmt_sig(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    return str(value)
+
+
 def fmt_bool(value: Any) -> str:
     """``"yes"`` / ``"no"``, blank when missing."""
     if _missing(value):
@@ -381,22 +398,31 @@ class Table:
     def styler(self) -> Any:
         """The pandas Styler that renders the table (labels, alignment, wrapping, no index)."""
         shown = self.display
-        classes = pd.DataFrame(
-            {col: ["num" if self.kinds[col] in _NUMERIC_KINDS else ("wrap" if shown[col].str.len().max() > WRAP_AFTER else "txt")] * len(shown) for col in shown.columns},
-            index=shown.index,
-        )  # fmt: skip
+
+        def cls(col: str) -> str:
+            values = shown[col][shown[col] != ""]
+            if self.kinds[col] in _NUMERIC_KINDS or (len(values) and values.str.fullmatch(_NUMBER_TEXT).all()):
+                return "num"
+            return "wrap" if shown[col].str.len().max() > WRAP_AFTER else "txt"
+
+        classes = pd.DataFrame({col: [cls(col)] * len(shown) for col in shown.columns}, index=shown.index)
+        # data strings never become markup: cells, column labels and the caption are escaped
         styler = shown.style.hide(axis="index").set_uuid(self.uuid).set_td_classes(classes)
+        styler = styler.format(escape="html").format_index(escape="html", axis=1)
+        # wide tables get a smaller type and tighter cells so they fit a 1280 px page
+        ncols = shown.shape[1]
+        size, pad, head = ("0.85rem", "0.25rem 0.6rem", "11em") if ncols <= 8 else (("0.8rem", "0.2rem 0.4rem", "9em") if ncols <= 12 else ("0.72rem", "0.2rem 0.25rem", "7em"))
         styler = styler.set_table_attributes('class="kit-table"').set_table_styles([
-            {"selector": "", "props": "border-collapse: collapse; font-size: 0.85rem; table-layout: auto; margin: 0.4rem 0 1rem 0; max-width: 100%;"},
+            {"selector": "", "props": f"border-collapse: collapse; font-size: {size}; table-layout: auto; margin: 0.4rem 0 1rem 0; max-width: 100%;"},
             {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; padding: 0.2rem 0;"},
-            {"selector": "th", "props": "text-align: left; vertical-align: bottom; padding: 0.3rem 0.6rem; border-bottom: 1px solid #999; white-space: normal; max-width: 11em; font-weight: 600;"},
-            {"selector": "td", "props": "padding: 0.25rem 0.6rem; border-bottom: 1px solid #eee; vertical-align: top;"},
+            {"selector": "th", "props": f"text-align: left; vertical-align: bottom; padding: {pad}; border-bottom: 1px solid #999; white-space: normal; max-width: {head}; overflow-wrap: break-word; font-weight: 600;"},
+            {"selector": "td", "props": f"padding: {pad}; border-bottom: 1px solid #eee; vertical-align: top;"},
             {"selector": "td.num", "props": "text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums;"},
-            {"selector": "td.txt", "props": "text-align: left; white-space: nowrap;"},
-            {"selector": "td.wrap", "props": "text-align: left; white-space: normal; min-width: 14em; max-width: 30em; overflow-wrap: anywhere;"},
+            {"selector": "td.txt", "props": "text-align: left; white-space: normal;"},
+            {"selector": "td.wrap", "props": "text-align: left; white-space: normal; min-width: 9em; max-width: 22em; overflow-wrap: anywhere;"},
         ])  # fmt: skip
         if self.caption:
-            styler = styler.set_caption(self.caption)
+            styler = styler.set_caption(escape(self.caption))
         return styler
 
     def _repr_html_(self) -> str:
@@ -603,10 +629,20 @@ class ReportContext:
         return Path(self.output_dir) if self.output_dir is not None else None
 
     def print_parameters(self, **params: Any) -> None:
-        """Print the parameters the notebook runs with (shown in the report instead of code)."""
+        """Print the parameters as Python literals (``programs = None``): kept for notebooks not yet moved to
+        :meth:`show_parameters`, which writes them in words and is what a report page should show."""
         print(f"Parameters of {self.notebook}:")
         for name, value in params.items():
             print(f"  {name} = {value!r}")
+
+    def show_parameters(self, **params: Any) -> None:
+        """Print the parameters the notebook runs with, in words (no Python reprs: ``None`` reads "not set").
+
+        Shown in the report instead of code; :func:`fmt_parameter` writes each value.
+        """
+        print("Parameters of this page:")
+        for name, value in params.items():
+            print(f"  {name}: {fmt_parameter(value)}")
 
     def table(self, df: pd.DataFrame, name: str, *, count_col: str | None = None, index: bool = False) -> pd.DataFrame:
         """Check a table for privacy, suppress small groups, export it, return the safe copy.
@@ -647,6 +683,11 @@ class ReportContext:
     def kpi_label(self, kpi: str) -> str:
         """A KPI's display name (its ``label`` in ``kpi_definitions``, else a readable form of the id)."""
         return kpi_label(kpi, self.kpi_definitions)
+
+    @property
+    def kpi_names(self) -> dict[str, str]:
+        """Display name of every KPI of the dataset (for charts and sentences)."""
+        return kpi_labels(self.kpi_definitions)
 
     @property
     def title(self) -> str:

@@ -23,8 +23,10 @@ without ``value_per_unit`` is an intangible: listed, never monetized, never ROI 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -35,7 +37,7 @@ from analysis.did import ResultSummary
 from analysis.validation import DataValidationError
 
 __all__ = [
-    "Extrapolate", "ROIReport", "ROIResult", "benefit_profile", "bcr", "compute_roi", "payback_months", "program_roi",
+    "Extrapolate", "ROIReport", "ROIResult", "benefit_profile", "bcr", "compute_roi", "load_true_roi", "payback_months", "program_roi",
     "roi_breakdown_m", "roi_pct",
 ]  # fmt: skip
 
@@ -455,6 +457,36 @@ class ROIReport:
         ]
 
     @property
+    def figure_title(self) -> str:
+        """A finding-style title for the ROI figure."""
+        groups: dict[str, list[str]] = {}
+        for pid, r in self.results.items():
+            groups.setdefault(r.status, []).append(pid)
+        words = {STATUS_PAID: "paid back", STATUS_LOSS: "did not pay back", STATUS_UNSURE: "may or may not have paid back",
+                 STATUS_NO_EFFECT: "showed no measurable effect"}  # fmt: skip
+        parts = [f"{' and '.join(ids)} {words[s]}" for s, ids in groups.items() if s in words]
+        text = "; ".join(parts)
+        return text[:1].upper() + text[1:] if parts else "No program's ROI could be measured"
+
+    @property
+    def truth_sentence(self) -> str | None:
+        """On data with ground truth: whether each true ROI lies inside its interval."""
+        t = self.table.dropna(subset=["true_roi_pct", "roi_pct_low"]) if "true_roi_pct" in self.table else pd.DataFrame()
+        if t.empty:
+            return None
+        inside = t[(t["true_roi_pct"] >= t["roi_pct_low"]) & (t["true_roi_pct"] <= t["roi_pct_high"])]
+        outside = t.drop(inside.index)
+        text = f"On the sample data the true ROI (generator's truth, same rules) lies inside the reported {self.level:.0%} interval for "
+        text += (", ".join(inside["program_id"]) if len(inside) else "no program")
+        if len(outside):
+            text += "; not for " + "; ".join(
+                f"{r.program_id} (true {r.true_roi_pct:+.0f}%, interval {r.roi_pct_low:+.0f}% to {r.roi_pct_high:+.0f}%)" for r in outside.itertuples()
+            )
+            text += (". The interval carries the sampling uncertainty of notebook 02's estimate only; where that estimate sits above "
+                     "the truth by chance in this sample, the ROI does too")  # fmt: skip
+        return text + "."
+
+    @property
     def summary(self) -> ResultSummary:
         """The roi_by_program table and the findings."""
         return ResultSummary("Return on investment by program", [(None, self.table.set_index("program_id"))], self.sentences)
@@ -463,8 +495,8 @@ class ROIReport:
 def compute_roi(
     costs: CostTable,
     *,
-    effects: pd.DataFrame,
-    dynamic: pd.DataFrame,
+    effects: pd.DataFrame | None,
+    dynamic: pd.DataFrame | None,
     draws: pd.DataFrame | None,
     kpi_definitions: pd.DataFrame,
     programs: pd.DataFrame,
@@ -478,8 +510,9 @@ def compute_roi(
     ----------
     costs : CostTable
         From :func:`analysis.costs.fully_loaded_cost`.
-    effects : DataFrame
-        ``att_by_program``: program_id, kpi, att, ci_low, ci_high (+ ``honest_breakdown_m`` when computed).
+    effects : DataFrame or None
+        ``att_by_program``: program_id, kpi, att, ci_low, ci_high (+ ``honest_breakdown_m`` when computed);
+        None when the attribution's results are missing (every program is then "not yet measured").
     dynamic : DataFrame
         ``dynamic_profile``: program_id, kpi, event_time, att.
     draws : DataFrame, optional
@@ -500,6 +533,9 @@ def compute_roi(
     """
     if extrapolate not in EXTRAPOLATION_WORDS:
         raise ValueError(f"extrapolate must be one of {sorted(EXTRAPOLATION_WORDS)}, got {extrapolate!r}")
+    if effects is None or dynamic is None:
+        effects = pd.DataFrame(columns=["program_id", "kpi", "att", "ci_low", "ci_high"])
+        dynamic = pd.DataFrame(columns=["program_id", "kpi", "event_time", "att"])
     progs = programs.assign(program_id=programs["program_id"].astype(str)).set_index("program_id")
     kdef = kpi_definitions.assign(kpi=kpi_definitions["kpi"].astype(str)).set_index("kpi")
     eff = effects.assign(program_id=effects["program_id"].astype(str)).set_index("program_id")
@@ -523,7 +559,7 @@ def compute_roi(
             })  # fmt: skip
             continue
         if pid not in eff.index:
-            not_measured[pid] = "the attribution has no effect estimate for it"
+            not_measured[pid] = "notebook 02 (training attribution) has no effect estimate for it"
             continue
         e = eff.loc[pid]
         lo, hi = float(e.get("ci_low", np.nan)), float(e.get("ci_high", np.nan))
@@ -539,6 +575,15 @@ def compute_roi(
         )  # fmt: skip
     intangibles = pd.DataFrame(intangible_rows, columns=["program_id", "kpi", "cost_total", "participants", "note"])
     return ROIReport(results, intangibles, not_measured, costs, months, extrapolate, dict(truth or {}), level)
+
+
+def load_true_roi(data_dir: str | Path) -> dict[str, float]:
+    """True ROI % by program from ``ground_truth.json`` (the sample generator's ``roi`` section); empty when absent."""
+    path = Path(data_dir) / "ground_truth.json"
+    if not path.is_file():
+        return {}
+    programs = (json.loads(path.read_text(encoding="utf-8")).get("roi") or {}).get("programs") or {}
+    return {str(p): float(v["true_roi_pct"]) for p, v in programs.items() if v.get("true_roi_pct") is not None}
 
 
 def _money(value: float) -> str:

@@ -1,8 +1,9 @@
 """The run summary (``<run>/index.html``, the page a CFO opens) and the index of runs (``reports/index.html``).
 
-The run summary leads with one finding per question the kit answers (data, gaps, effect,
-ROI, budget, scorecard — as far as this run's notebooks answer them), each in words with its
-money figure where one exists and a link to its page by title; then the pages (an error
+The run summary leads with the findings for each question the kit answers (data, gaps, effect,
+ROI, budget, scorecard — as far as this run's notebooks answer them; at most
+:data:`SHOWN_PER_QUESTION` each, the rest collapsed), each in words with its money figure where
+one exists and a link to its page by title; then the pages (an error
 column only when something failed), the CSV exports under "Download the tables", grouped
 by page, and the run facts. Every data string is HTML-escaped.
 """
@@ -17,6 +18,9 @@ from typing import Any
 from analysis.privacy import escape
 from analysis.report import NOTEBOOK_QUESTIONS, QUESTIONS, fmt_money, page_title, readable
 
+#: Findings shown per question; the rest of a question's findings are collapsed under "N more findings".
+SHOWN_PER_QUESTION = 3
+
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <style>
@@ -30,6 +34,7 @@ pre {{ white-space: pre-wrap; overflow-wrap: anywhere; background: #fff4f4; padd
 ul.findings {{ padding-left: 1.2rem; margin: 0.2rem 0; }} ul.findings li {{ margin: 0.25rem 0; }}
 .money {{ font-weight: 600; white-space: nowrap; }} .source {{ color: #555; font-size: 0.9rem; white-space: nowrap; }}
 ul.downloads {{ columns: 2; padding-left: 1.2rem; margin: 0.2rem 0; }}
+details.more {{ margin: 0 0 0.4rem 1.2rem; color: #444; }} details.more > summary {{ cursor: pointer; font-size: 0.9rem; }}
 </style></head><body>
 {body}
 </body></html>
@@ -78,12 +83,18 @@ def _findings_html(folder: Path, headlines: dict[str, list[dict[str, Any]]], pag
         return [*parts, "<p>No findings were recorded.</p>"]
     for question, items in grouped:
         parts.append(f"<h3>{escape(QUESTIONS.get(question, 'Other findings'))}</h3><ul class=\"findings\">")
+        rows = []
         for notebook, item in items:
             money = item.get("money")
             figure = f'<span class="money">{escape(fmt_money(money, currency))}</span> · ' if money is not None else ""
             source = f' <span class="source">— {_link(pages.get(notebook), _title(folder, notebook))}</span>'
-            parts.append(f"<li>{figure}{escape(item['text'])}{source}</li>")
+            rows.append(f"<li>{figure}{escape(item['text'])}{source}</li>")
+        parts += rows[:SHOWN_PER_QUESTION]
         parts.append("</ul>")
+        if len(rows) > SHOWN_PER_QUESTION:
+            more = len(rows) - SHOWN_PER_QUESTION
+            parts.append(f'<details class="more"><summary>{more} more finding{"s" if more > 1 else ""}</summary><ul class="findings">'
+                         + "".join(rows[SHOWN_PER_QUESTION:]) + "</ul></details>")  # fmt: skip
     return parts
 
 

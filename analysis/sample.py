@@ -1297,6 +1297,11 @@ per department for the next year, `budget_priorities` per program, quarterly
 complaint resolution, on-time delivery, course development days, instructor rating, lead
 conversion, internal instructors — value and target).
 
+**Follow-ups** (own random stream). Every trainee whose first run ended (completed or failed)
+is followed up 1, 3 and 6 months after its end, while inside the panel and employed:
+`applied` ~ Bernoulli(logistic(θ_{p,m} + 1.2·x)), `manager_rating` = 3.2 + 0.5·x + 0.5·applied +
+N(0, 0.5²), clipped to 1–5.
+
 ## Truth (`ground_truth.json`)
 
 - `programs.<id>.att_gt`: true ATT(g, t) = mean τ of cohort-g trainees with a KPI row in month t
@@ -1312,6 +1317,12 @@ conversion, internal instructors — value and target).
   κ · weight · mean true gap, the KPI units each costs a person) and `needs` (per program, staff
   employed at the panel end whose true gap in the target competency exceeds 0.5 at their latest
   assessment, and at the panel end). `region_rollout_period`: first open month of each region.
+- `roi.programs.<id>`: the true ROI % under notebook 03's default rules (everyone who started × the true
+  `att_event_time` over months 0 … benefit_months−1 × value_per_unit, against every cost row), with the true
+  benefit, cost and participants.
+- `scorecard.programs.<id>`: completion and exam pass rates of every run, the true probability of
+  having applied the training at the 1/3/6-month follow-ups (mean over those followed up) and
+  the true KPI change at those months (`att_event_time`).
 """
 
 

@@ -2,9 +2,10 @@
 
 For every contract table it writes an empty CSV with the contract's headers
 (``DIR/csv/<table>.csv``) and an Excel workbook (``DIR/excel/<table>.xlsx``) whose sheet
-``<table>`` has the headers (allowed codes offered as a drop-down list) and whose sheet
-``guide`` explains each column: required or not, what a value looks like, the allowed
-codes, what it means and one example value. ``DIR/mapping.yaml`` is a skeleton naming every
+``<table>`` has the headers (allowed codes offered as a drop-down list), sheet ``example``
+one example row, and sheet ``guide`` explains each column: required or not, what a value
+looks like, the allowed codes, what it means and its example value. The data sheet is
+left empty so that a filled-in template holds only the user's rows. ``DIR/mapping.yaml`` is a skeleton naming every
 contract table, column and code, to be edited into the user's own names. Everything is
 generated from :mod:`analysis.contract`, so the template cannot drift from the contract.
 """
@@ -22,7 +23,7 @@ from analysis.contract import TABLES, Column, TableSpec
 #: One example row per table; together they form a valid dataset (the tests load them).
 EXAMPLES: dict[str, dict[str, Any]] = {
     "employees": {"employee_id": "E001", "department": "Sales", "role": "Account Manager", "region": "North", "hire_date": "2022-01-10", "exit_date": "", "grade": "G3", "manager_id": "E010"},
-    "kpi_definitions": {"kpi": "sales", "unit": "CNY", "higher_is_better": True, "value_per_unit": 0.25, "target": 100000},
+    "kpi_definitions": {"kpi": "sales", "unit": "CNY", "higher_is_better": True, "value_per_unit": 0.25, "target": 100000, "label": "Sales revenue"},
     "programs": {"program_id": "P01", "name": "Consultative selling", "category": "sales", "target_competency": "needs_discovery", "kpi": "sales", "duration_hours": 16, "benefit_months": 12},
     "enrollments": {
         "employee_id": "E001", "program_id": "P01", "status": "completed", "start_date": "2024-03-05", "end_date": "2024-03-20",
@@ -37,6 +38,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "budget_priorities": {"program_id": "P01", "strategic_weight": 0.5, "business_weight": 0.3, "employee_weight": 0.2},
     "context_monthly": {"region": "North", "month": "2024-01-01", "market_index": 101.5},
     "scorecard_inputs": {"period": "2024", "kpi": "revenue", "value": 12500000, "target": 12000000},
+    "followups": {"employee_id": "E001", "program_id": "P01", "months_after": 3, "applied": True, "manager_rating": 4.0},
 }
 
 _FORMATS = {"str": "text", "date": "date (YYYY-MM-DD)", "month": "month (YYYY-MM-01)", "float": "number", "int": "whole number", "bool": "true / false"}
@@ -73,7 +75,13 @@ def guide_rows(spec: TableSpec) -> list[tuple[Any, ...]]:
             fmt += f", at least {col.ge:g}"
         fmt += ", may be empty" if col.nullable else ", never empty"
         codes = _codes(col)
-        meaning = col.description or ("part of the key" if col.name in spec.key else "")
+        notes = [col.description] if col.description else []
+        for fk in spec.foreign_keys:
+            if col.name in fk.columns:
+                notes.append(f"must exist in table {fk.table} (column {fk.ref_columns[fk.columns.index(col.name)]})")
+        if col.name in spec.key:
+            notes.append("part of the key: one row per " + " + ".join(spec.key))
+        meaning = "; ".join(notes)
         rows.append((col.name, "yes" if col.required else "no", fmt, ", ".join(codes) if codes else "", meaning, example.get(col.name, "")))
     return rows
 
@@ -87,7 +95,7 @@ def _excel_value(col: Column, value: Any) -> Any:
 
 
 def write_workbook(spec: TableSpec, path: Path) -> None:
-    """An Excel workbook for one table: sheet ``<table>`` (headers, drop-downs of allowed codes) and sheet ``guide``."""
+    """An Excel workbook for one table: sheets ``<table>`` (headers, drop-downs of allowed codes), ``example`` and ``guide``."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -112,6 +120,13 @@ def write_workbook(spec: TableSpec, path: Path) -> None:
             for row in range(2, 1001):
                 ws[f"{letter}{row}"].number_format = "yyyy-mm-dd"
     ws.freeze_panes = "A2"
+    example = wb.create_sheet("example")
+    example.append([c.name for c in spec.columns])
+    example.append([_excel_value(c, EXAMPLES[spec.name].get(c.name)) for c in spec.columns])
+    for j, col in enumerate(spec.columns, start=1):
+        example.cell(row=1, column=j).font = Font(bold=True)
+        if col.kind in ("date", "month"):
+            example.cell(row=2, column=j).number_format = "yyyy-mm-dd"
     guide = wb.create_sheet("guide")
     guide.append([f"{spec.name}: {spec.description}", "", "", "", "", ""])
     guide.append(["key: " + " + ".join(spec.key) + ("; this table is required" if spec.required else "; this table is optional"), "", "", "", "", ""])
@@ -204,5 +219,5 @@ def cli(argv: list[str]) -> int:
     except FileExistsError as exc:
         print(f"template: {exc}", file=sys.stderr)
         return 2
-    print(f"{args.out}: {len(written)} files — csv/ (empty CSV per table), excel/ (workbook per table, sheet 'guide' explains each column), mapping.yaml")
+    print(f"{args.out}: {len(written)} files — csv/ (empty CSV per table), excel/ (workbook per table: sheet 'example' has one example row, sheet 'guide' explains each column), mapping.yaml")
     return 0

@@ -33,10 +33,9 @@ __all__ = ["Upstream", "UpstreamMissing", "find_run", "input_fingerprints", "loa
 SOURCE_THIS_RUN = "this run"
 SOURCE_COMPUTED = "computed now"
 
-#: Notebook 02's defaults (its parameters cell): what "computed now" runs.
-ATTRIBUTION_DEFAULTS: dict[str, Any] = {
-    "n_boot": 999, "seed": 7, "cluster": "employee", "control": "never", "anticipation": "auto", "min_group_size": 5,
-}  # fmt: skip
+#: What "computed now" passes to :func:`analysis.attribution.evaluate_programs` beyond its own
+#: defaults (which notebook 02's parameters cell also uses): notebook 02's draws and seed.
+ATTRIBUTION_DEFAULTS: dict[str, Any] = {"n_boot": 999, "seed": 7}
 
 
 class UpstreamMissing(LookupError):
@@ -190,8 +189,8 @@ def load_upstream(
     if compute and notebook in COMPUTE:
         opts = {**ATTRIBUTION_DEFAULTS, **(options or {})} if notebook == "02_training_attribution" else dict(options or {})
         tables = COMPUTE[notebook](data_dir, dict(options or {}))
-        words = ", ".join(f"{k}={v!r}" for k, v in opts.items())
-        return Upstream(notebook, tables, f"{SOURCE_COMPUTED} (analysis.attribution.evaluate_programs, {words})")
+        words = ", ".join(f"{k} {v}" for k, v in opts.items())
+        return Upstream(notebook, tables, f"{SOURCE_COMPUTED} (analysis.attribution.evaluate_programs with {words})")
     where = f"in this run ({output_dir})" if output_dir is not None else "in this run (none: running outside a scheduled run)"
     runs = f", nor in a successful run on the same data under {reports_dir}" if reports_dir is not None else ""
     raise UpstreamMissing(

@@ -30,7 +30,7 @@ import pandera.pandas as pa
 import yaml
 
 from analysis.contract import TABLES, Column, TableSpec
-from analysis.readers import RawTable, ReadError, _EncodingProblem, _RepeatedHeader, read_table, sniff, workbook_sheets
+from analysis.readers import RawTable, ReadError, EncodingProblem, RepeatedHeader, read_table, workbook_sheets
 
 MAX_ROWS_SHOWN = 5
 DATE_MIN = pd.Timestamp("1950-01-01")
@@ -372,7 +372,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path, list[str]]) -> Path | None:
+def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path, list[str] | None]) -> Path | None:
     """The file of a table: named in the mapping, ``<table>.csv|.parquet|.xlsx``, or a workbook with a sheet ``<table>``."""
     if table in mapping.files:
         path = folder / mapping.files[table]
@@ -391,7 +391,7 @@ def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path,
         )
     if found:
         return found[0]
-    holding = [p for p, sheets in workbooks.items() if table in sheets]
+    holding = [p for p, sheets in workbooks.items() if sheets and table in sheets]
     if len(holding) > 1:
         raise DataValidationError(
             f"table {table}: workbooks {', '.join(p.name for p in holding)} all have a sheet {table!r}; name the one to read in mapping.yaml (files:)",
@@ -400,7 +400,7 @@ def _find_file(folder: Path, table: str, mapping: Mapping, workbooks: dict[Path,
     return holding[0] if holding else None
 
 
-def _folder_workbooks(folder: Path, cache: dict[Path, bytes]) -> dict[Path, list[str]]:
+def _folder_workbooks(folder: Path, cache: dict[Path, bytes]) -> dict[Path, list[str] | None]:
     """Sheet names of every workbook in the folder, for one-sheet-per-table workbooks (bytes kept in ``cache``)."""
     found = {}
     for path in sorted(folder.iterdir()):
@@ -417,9 +417,9 @@ def _read_raw(data: bytes, src: _Source, key: tuple[str, ...]) -> RawTable:
     """
     try:
         raw = read_table(data, src.file, table=src.table, sheet=src.mapping.sheets.get(src.table))
-    except _EncodingProblem as exc:
+    except EncodingProblem as exc:
         raise _encoding_error(data, exc.exc, src, key) from None
-    except _RepeatedHeader as exc:
+    except RepeatedHeader as exc:
         first = exc.names[0]
         raise DataValidationError(
             f"{src.label}, column {first!r}: expected each column once; the header repeats {', '.join(map(repr, exc.names))}",
@@ -515,7 +515,7 @@ def _coerce(raw: pd.DataFrame, spec: TableSpec, src: _Source) -> pd.DataFrame:
     known = {c.name for c in spec.columns}
     for name in df.columns:
         if name not in known and name != "_line":
-            df[name] = _extra_column(df[name])
+            df[name] = _extra_column(df[name], src.mapping.number_formats.get(spec.name))
     return df
 
 
@@ -557,6 +557,9 @@ def _parse_numbers(text: pd.Series, df: pd.DataFrame, col: Column, src: _Source,
         return num, failed
     comma_fits = text.str.fullmatch(_DECIMAL_COMMA).fillna(False).astype(bool)
     point_ok, comma_ok = not failed.any(), bool(comma_fits[present].all())
+    if comma_ok and col.kind == "int":  # a whole-number column: 1,200 cannot mean 1.2
+        as_comma = pd.to_numeric(text[commas].str.replace(".", "", regex=False).str.replace(",", ".", regex=False), errors="coerce")
+        comma_ok = bool((as_comma == np.floor(as_comma)).all())
     user = src.users_name(col.name)
     if point_ok and comma_ok:
         raise src.error(
@@ -579,12 +582,13 @@ def _parse_numbers(text: pd.Series, df: pd.DataFrame, col: Column, src: _Source,
     return num, failed
 
 
-def _extra_column(values: pd.Series) -> pd.Series:
+def _extra_column(values: pd.Series, declared: NumberFormat | None = None) -> pd.Series:
     """An extra (non-contract) column: numbers when every value is a plain number, else text.
 
     Plain means no thousands separators and no leading zeros, so codes such as ``007`` or
     ``00123`` stay text; missing spellings (``NA``, blank ...) count as missing only when
-    the rest is numeric.
+    the rest is numeric. With a declared ``number_format`` the file's separators count as
+    plain (``1.234,5`` is a number in a file that declares a decimal comma).
     """
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values
@@ -593,6 +597,9 @@ def _extra_column(values: pd.Series) -> pd.Series:
     present = text.notna()
     if present.any() and bool(text[present].str.fullmatch(_PLAIN_NUMBER).all()):
         return pd.to_numeric(text, errors="coerce").astype("float64")
+    if declared is not None and present.any() and bool(text[present].str.fullmatch(_declared_pattern(declared)).all()) and not text[present].str.match(r"[+-]?0\d").any():
+        plain = text.str.replace(declared.thousands, "", regex=False) if declared.thousands else text
+        return pd.to_numeric(plain.str.replace(declared.decimal, ".", regex=False), errors="coerce").astype("float64")
     return values.astype("string")
 
 
@@ -630,6 +637,8 @@ def _coerce_dates(df: pd.DataFrame, col: Column, src: _Source, spec: TableSpec) 
     if (present & ~dateish).any():
         bad = df[present & ~dateish]
         hint = ""
+        if text[present & ~dateish].str.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?").all():
+            hint = " without a time of day (the cells hold a date and a time; keep the date only)"
         serial = pd.to_numeric(text[present & ~dateish], errors="coerce")
         if serial.notna().all() and serial.between(10000, 80000).all():
             hint = " (these look like Excel date serial numbers: format the cells as dates in Excel, or save the column as YYYY-MM-DD)"
@@ -806,15 +815,27 @@ def _schema_error(cases: pd.DataFrame, df: pd.DataFrame, spec: TableSpec, src: _
 
 
 def _load_table(
-    folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: dict[str, str], workbooks: dict[Path, list[str]], cache: dict[Path, bytes]
+    folder: Path, spec: TableSpec, mapping: Mapping, fingerprints: dict[str, str], workbooks: dict[Path, list[str] | None], cache: dict[Path, bytes]
 ) -> tuple[pd.DataFrame, _Source] | None:
     """Read, rename, type and schema-check one table; None for an absent optional table."""
     path = _find_file(folder, spec.name, mapping, workbooks)
     if path is None:
         if spec.required:
+            broken = [p.name for p, sheets in workbooks.items() if sheets is None]
+            spare = {p: [x for x in sheets if x not in TABLES] for p, sheets in workbooks.items() if sheets is not None}
+            spare = {p: sheets for p, sheets in spare.items() if sheets}
+            books = "; ".join(f"{p.name} (sheets {', '.join(map(repr, sheets))})" for p, sheets in spare.items())
+            first = next(iter(spare.items()), None)
             raise DataValidationError(
                 f"table {spec.name}: file {spec.name}.csv (or .xlsx, .parquet, or a workbook sheet named {spec.name!r}) is missing from {folder}; "
-                f"it is required (columns: {', '.join(spec.required_columns)})",
+                f"it is required (columns: {', '.join(spec.required_columns)})"
+                + (
+                    f". The folder's workbooks {books} have no sheet {spec.name!r}: name the one to read in mapping.yaml, "
+                    f"e.g. files: {{{spec.name}: {{path: {first[0].name}, sheet: {first[1][-1]}}}}}"
+                    if first
+                    else ""
+                )
+                + (f". Workbook(s) {', '.join(broken)} in the folder cannot be opened (damaged or cut short?); export them again" if broken else ""),
                 table=spec.name,
             )
         return None
@@ -1148,7 +1169,8 @@ def validate_folder(folder: Path, mapping_path: Path | None = None) -> tuple[dic
         The first contract violation found.
     """
     if not folder.is_dir():
-        raise DataValidationError(f"dataset folder {folder} does not exist", table="(dataset)")
+        what = "is a file, not a folder: --data takes the folder that holds the table files" if folder.exists() else "does not exist"
+        raise DataValidationError(f"dataset folder {folder} {what}", table="(dataset)")
     mapping_path = mapping_path if mapping_path is not None else folder / "mapping.yaml"
     user_mapping = Mapping.read(mapping_path) if mapping_path.exists() else Mapping()
     fingerprints: dict[str, str] = {}

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from analysis.pipeline import RunResult
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TINY_TABLES: dict[str, str] = {
     "employees": """employee_id,department,role,region,hire_date,exit_date,grade,manager_id
@@ -62,3 +72,54 @@ def write_tiny_dataset(folder: Path) -> Path:
 def tiny_dataset_dir(tmp_path: Path) -> Path:
     """A tiny valid dataset folder: 8 employees, 2 programs, 6 months."""
     return write_tiny_dataset(tmp_path / "tiny")
+
+
+#: A department name that must render as text on every page (the pipeline tests look for it escaped).
+HOSTILE_DEPARTMENT = "<script>alert(1)</script>"
+
+
+@dataclass
+class SampleRun:
+    """One pipeline run over a small generated dataset, shared by the pipeline and browser tests."""
+
+    result: RunResult
+    out: Path
+    data: Path
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
+    """Every notebook run once on 300 generated employees (02 with 99 bootstrap draws), one department renamed to
+    :data:`HOSTILE_DEPARTMENT`.
+
+    Made once per test session even under pytest-xdist: the first worker runs it under a file lock in the
+    folder the workers share, the others read its ``run.json``.
+    """
+    from analysis.pipeline import NotebookRun, RunResult, run
+    from analysis.sample import SampleConfig, write_sample
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    shared = root / "shared_sample_run"
+    with open(root / "shared_sample_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            marker = shared / "run.txt"
+            if not marker.exists():
+                data = write_sample(shared / "data" / "small", SampleConfig(n_employees=300, seed=5))
+                emp = data / "employees.csv"
+                emp.write_text(emp.read_text(encoding="utf-8").replace("Operations", HOSTILE_DEPARTMENT), encoding="utf-8")
+                plan = data / "headcount_plan.csv"  # the plan names the same (renamed) department, or notebook 03 refuses it as an unknown unit
+                plan.write_text(plan.read_text(encoding="utf-8").replace("Operations", HOSTILE_DEPARTMENT), encoding="utf-8")
+                params = shared / "params.yaml"
+                params.write_text("notebooks:\n  02_training_attribution: {n_boot: 99}\n", encoding="utf-8")
+                result = run(data, out=shared / "reports", params_file=params, notebooks_dir=ROOT / "notebooks", echo=False)
+                marker.write_text(str(result.folder), encoding="utf-8")
+                return SampleRun(result, shared / "reports", data)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    folder = Path(marker.read_text(encoding="utf-8"))
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    notebooks = [NotebookRun(**n) for n in record["notebooks"]]
+    return SampleRun(RunResult(folder, record["status"], notebooks, record.get("error")), shared / "reports", shared / "data" / "small")

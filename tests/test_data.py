@@ -194,7 +194,7 @@ def test_warnings_are_collected_not_printed(tiny_dataset_dir: Path, capsys: pyte
     assert tiny.message.startswith("3 program training months")
     assert tiny.rows == ["P01 2024-03: 2 trainees", "P01 2024-04: 1 trainee", "P02 2024-02: 1 trainee"]
     absent = [w for w in ds.warnings if "is absent" in w.message]
-    assert {w.table for w in absent} == {"assessments", "role_requirements", "costs", "headcount_plan", "budget_priorities", "context_monthly", "scorecard_inputs"}
+    assert {w.table for w in absent} == {"assessments", "role_requirements", "costs", "headcount_plan", "budget_priorities", "context_monthly", "scorecard_inputs", "followups"}
     assert next(w for w in absent if w.table == "costs").message == "table costs is absent; ROI will be skipped"
     assert not any("missing while employed" in m or "no KPI row" in m or "extra columns" in m for m in messages)
 
@@ -388,7 +388,7 @@ def test_parquet_tables_load_like_csv(tiny_dataset_dir: Path, tmp_path: Path) ->
 
 def test_shipped_sample_loads() -> None:
     ds = load_dataset(SAMPLE)
-    assert len(ds.tables) == 12
+    assert set(ds.tables) == set(TABLES)  # every contract table, the optional followups included
     assert len(ds.employees) == 2000
 
 

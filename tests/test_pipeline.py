@@ -15,7 +15,6 @@ import pytest
 
 from analysis import pipeline
 from analysis.pipeline import cli, hash_inputs, rebuild_index, run
-from analysis.sample import SampleConfig, write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<script>alert(1)</script>"
@@ -65,20 +64,15 @@ def test_external_resource_detector_catches_cdn_scripts() -> None:
 
 
 @pytest.fixture(scope="module")
-def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = write_sample(tmp_path_factory.mktemp("data") / "small", SampleConfig(n_employees=300, seed=5))
-    emp = folder / "employees.csv"
-    emp.write_text(emp.read_text(encoding="utf-8").replace("Operations", HOSTILE), encoding="utf-8")
-    return folder
+def small_dataset(sample_run) -> Path:
+    # 300 generated employees, "Operations" renamed to HOSTILE (tests/conftest.py; shared with the browser test)
+    return sample_run.data
 
 
 @pytest.fixture(scope="module")
-def good_run(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("reports")
-    params = tmp_path_factory.mktemp("params") / "params.yaml"
-    params.write_text("notebooks:\n  02_training_attribution: {n_boot: 99}\n", encoding="utf-8")
-    result = run(small_dataset, out=out, params_file=params, notebooks_dir=ROOT / "notebooks", echo=False)
-    return result, out, small_dataset
+def good_run(sample_run):
+    # the session's one run of every notebook on small_dataset, 02 with n_boot 99 (tests/conftest.py)
+    return sample_run.result, sample_run.out, sample_run.data
 
 
 def test_run_writes_complete_report_set(good_run) -> None:
@@ -103,7 +97,7 @@ def test_run_writes_complete_report_set(good_run) -> None:
     assert record["packages"]["diff-diff"] != "not installed" and record["packages"]["pandas"] == pd.__version__
     assert record["parameters"]["notebooks"] == {"02_training_attribution": {"n_boot": 99}}
     assert list((folder / "tables").glob("00_data_quality__*.csv"))
-    assert record["headlines"]["00_data_quality"][0]["text"].startswith("12 tables passed the data contract")
+    assert record["headlines"]["00_data_quality"][0]["text"].startswith("13 tables passed the data contract")
     assert (out / "latest").resolve() == folder.resolve()
 
 
@@ -320,7 +314,26 @@ def test_dependency_cycle_is_skipped_not_hung(tmp_path: Path, small_dataset: Pat
     nbdir.mkdir()
     _stamp_notebook(nbdir, "01_a", depends_on=["02_b"])
     _stamp_notebook(nbdir, "02_b", depends_on=["01_a"])
+    _stamp_notebook(nbdir, "03_c", depends_on=["99_not_in_this_run"])  # finds or computes what it needs itself
     result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False)
-    assert {n.name: n.status for n in result.notebooks} == {"01_a": "skipped", "02_b": "skipped"}
+    assert {n.name: n.status for n in result.notebooks} == {"01_a": "skipped", "02_b": "skipped", "03_c": "ok"}
     assert result.notebooks[0].error == "skipped: circular dependency among 01_a, 02_b"
     assert not result.ok
+
+
+def test_roi_notebook_reads_attribution_from_the_same_run(good_run) -> None:
+    result, _, _ = good_run
+    folder = result.folder
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    runs = {n["name"]: n for n in record["notebooks"]}
+    assert runs["03_roi_budget"]["depends_on"] == ["01_gap_analysis", "02_training_attribution"]
+    executed = nbformat.read(folder / "03_roi_budget.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    # read from this run's tables, never a second 999-draw bootstrap
+    assert "effects_from: this run" in printed
+    roi = pd.read_csv(folder / "tables" / "03_roi_budget__roi_by_program.csv")
+    assert list(roi.columns[:11]) == ["program_id", "participants", "cost_total", "benefit_median", "roi_pct_median", "roi_pct_low",
+                                      "roi_pct_high", "bcr_median", "payback_months_median", "p_roi_positive", "status"]  # fmt: skip
+    assert "true_roi_pct" in roi.columns
+    for name in ("budget_by_program_unit", "allocation", "scenarios", "costs_by_program", "waterfall"):
+        assert (folder / "tables" / f"03_roi_budget__{name}.csv").is_file(), name

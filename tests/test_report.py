@@ -144,7 +144,7 @@ def test_long_text_wraps_short_text_and_numbers_do_not() -> None:
     assert 'class="data row0 col0 txt"' in html
     assert 'class="data row0 col1 wrap"' in html
     assert 'class="data row0 col2 num"' in html
-    assert "white-space: normal" in html and "max-width: 30em" in html
+    assert "white-space: normal" in html and "max-width: 22em" in html
 
 
 def test_html_is_the_same_run_after_run() -> None:
@@ -233,3 +233,34 @@ def test_method_details_collapse_their_content() -> None:
     assert html.startswith('<details class="kit-method"><summary>Method details</summary>')
     assert "Clipping bounds" in html and "<table" in html and html.endswith("</details>")
     assert "&lt;b&gt;" in method_details("<b>")._repr_html_(), "text is escaped"
+
+
+def test_parameters_print_in_words(capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 13: "programs = None", "control = 'never'" on the attribution page
+    ReportContext("02_training_attribution").show_parameters(programs=None, control="never", n_boot=999, exact=True, ids=["P01", "P02"])
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "Parameters of this page:", "  programs: not set (default)", "  control: never", "  n_boot: 999", "  exact: yes", "  ids: P01, P02",
+    ]  # fmt: skip
+    assert not any(r in out for r in REPRS) and "'" not in out
+
+
+def test_text_cells_that_read_as_numbers_align_right() -> None:
+    # the cohort matrix holds counts as text ("26", "<5") so suppressed cells can say why
+    html = format_table(pd.DataFrame({"month": ["2024-04"], "P01": ["1,026"], "P02": ["<5"], "group": ["Sales"]})).to_html()
+    assert 'class="data row0 col1 num"' in html and 'class="data row0 col2 num"' in html and 'class="data row0 col3 txt"' in html
+    assert readable("first training month") == "First training month"
+
+
+def test_data_strings_never_become_markup() -> None:
+    hostile = "<script>alert(1)</script>"
+    html = format_table(pd.DataFrame({hostile: ["x"], "department": [hostile]}), caption=hostile).to_html()
+    assert hostile not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3, "cell, column label and caption"
+
+
+def test_wide_tables_get_smaller_type_and_short_text_may_wrap() -> None:
+    narrow = format_table(pd.DataFrame({f"c{i}": [1] for i in range(4)})).to_html()
+    wide = format_table(pd.DataFrame({f"c{i}": [1] for i in range(14)})).to_html()
+    assert "font-size: 0.85rem" in narrow and "font-size: 0.72rem" in wide
+    assert "max-width: 7em" in wide, "narrower column labels"

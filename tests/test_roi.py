@@ -196,3 +196,43 @@ def test_program_without_effect_estimate_is_not_yet_measured() -> None:
                       programs=pd.DataFrame({"program_id": ["P1"], "kpi": ["sales"]}))  # fmt: skip
     row = rep.table.iloc[0]
     assert row["status"] == "not yet measured" and row["cost_total"] == 1000.0 and np.isnan(row["roi_pct_median"])
+
+
+# ---- the sample: each program's true ROI against its reported 90% interval ------------------------------------------
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sample_roi():
+    from analysis.attribution import evaluate_programs
+    from analysis.data import load_dataset
+    from analysis.roi import load_true_roi
+
+    ds = load_dataset(ROOT / "data" / "sample")
+    # notebook 02's defaults (999 draws, seed 7); diagnostics, heterogeneity and robustness do not change the estimate
+    ex = evaluate_programs(ds, None, n_boot=999, seed=7, diagnostics=False, heterogeneity=False, robustness=False).exports()
+    return compute_roi(fully_loaded_cost(ds.costs, ds.enrollments), effects=ex["att_by_program"], dynamic=ex["dynamic_profile"],
+                       draws=ex["event_bootstrap_draws"], kpi_definitions=ds.kpi_definitions, programs=ds.programs,
+                       truth=load_true_roi(ROOT / "data" / "sample"))  # fmt: skip
+
+
+@pytest.mark.parametrize("pid", [
+    "P01",
+    # measured: true ROI +33.0% lies below the reported 90% interval (+43% to +81% with notebook 02's team clustering;
+    # +40% to +85% clustering by employee): notebook 02's P02 effect on this sample is 24.55 tickets against a true 20.16
+    # (1.9 SE above with employee clustering) and its 12-month profile sum 317 against a true 261 (2.0 SD above);
+    # reported as found, not tuned. strict: the day the attribution's estimate covers it, this test says so.
+    pytest.param("P02", marks=pytest.mark.xfail(strict=True, reason="true ROI +33% below the 90% interval +43%..+81% (see comment)")),
+    "P03",
+])  # fmt: skip
+def test_true_roi_lies_inside_the_reported_90_percent_interval(sample_roi, pid: str) -> None:
+    row = sample_roi.table.set_index("program_id").loc[pid]
+    assert row["roi_pct_low"] <= row["true_roi_pct"] <= row["roi_pct_high"], (pid, row["true_roi_pct"], row["roi_pct_low"], row["roi_pct_high"])
+
+
+def test_sample_statuses(sample_roi) -> None:
+    t = sample_roi.table.set_index("program_id")
+    # the generator's truth: P01 and P02 work (+6,000 CNY, +30 tickets at peak), P03 is a placebo (no effect)
+    assert t.loc["P01", "status"] == "paid back" and t.loc["P03", "status"] == "no measurable effect"
+    assert t.loc["P01", "true_roi_pct"] == pytest.approx(148.059977) and t.loc["P03", "true_roi_pct"] == -100.0
+    assert len(sample_roi.results["P01"].draws) == 999

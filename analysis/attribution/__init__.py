@@ -10,6 +10,8 @@ The training-specific layer over :mod:`analysis.did` (Callaway–Sant'Anna via
 * :mod:`~analysis.attribution.ladder` — the method ladder from naive comparisons
   to the recommended estimate.
 * :mod:`~analysis.attribution.robustness` — heterogeneity and robustness rows.
+* :mod:`~analysis.attribution.accounting` — every trainee accounted for: who is
+  in an estimate, who is not, and why.
 * :mod:`~analysis.attribution.narrative` — every sentence the report shows.
 * :mod:`~analysis.attribution.evaluation` — :func:`evaluate_program`,
   :class:`ProgramEvaluation` (numbers) and :func:`evaluate_programs`.
@@ -21,8 +23,10 @@ Public API: :func:`evaluate_program`, :func:`evaluate_programs`,
 
 from __future__ import annotations
 
+from analysis.attribution.accounting import Accounting, account_trainees
 from analysis.attribution.evaluation import (
     AttributionReport,
+    EvaluationOptions,
     ProgramEvaluation,
     evaluate_program,
     evaluate_programs,
@@ -47,7 +51,10 @@ from analysis.did import (
 )
 
 __all__ = [
+    "Accounting",
     "AggregateEffect",
+    "EvaluationOptions",
+    "account_trainees",
     "AttributionReport",
     "BASELINE_MONTHS",
     "DEFAULT_CONTROLS",

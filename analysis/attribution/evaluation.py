@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time as _time
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,16 +13,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.attribution import narrative
-from analysis.attribution.ladder import _fit_controls_with_fallback, _naive_after, _naive_before_after
-from analysis.attribution.narrative import _engine_notes, _event_verdict
-from analysis.attribution.panel import (
-    _CLUSTER_WORDS,
-    PSCORE_TRIM,
-    Cluster,
-    _control_words,
-    build_estimation_panel,
-    estimate,
-)
+from analysis.attribution.accounting import Accounting, account_trainees
+from analysis.attribution.ladder import run_ladder
+from analysis.attribution.narrative import _engine_notes
+from analysis.attribution.panel import PSCORE_TRIM, Cluster, build_estimation_panel
 from analysis.attribution.robustness import _heterogeneity, _robustness
 from analysis.data import DataValidationError
 from analysis.diagnostics import (
@@ -32,18 +26,121 @@ from analysis.diagnostics import (
     PlaceboCheck,
     PretrendTest,
     TWFEWeightCheck,
-    detect_pre_training_dip,
     honest_did_breakdown,
     overlap_check,
     placebo_fake_dates,
     pretrend_test,
     twfe_weight_check,
 )
-from analysis.did import AggregateEffect, ResultSummary, StaggeredDiDResults, twfe_did
+from analysis.did import AggregateEffect, ResultSummary, StaggeredDiDResults
+
+#: Options that change the recommended estimate (notebook parameters, printed and recorded).
+ESTIMATE_OPTIONS = ("controls", "anticipation", "control", "same_kpi_trainees", "cluster", "small_cohorts",
+                    "min_cohort_size", "method", "n_boot", "seed")
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """Options of :func:`evaluate_program`.
+
+    Attributes
+    ----------
+    cluster : {"auto", "employee", "manager", "department", "department_region"}
+        Clustering of every standard error. ``auto``: by team (``manager_id``)
+        when the data has at least 20 teams (training is delivered to teams),
+        else department × region, else employee. Employee clustering is shown as
+        a robustness row.
+    control : {"never", "not_yet"}
+        Comparison employees of the recommended estimate.
+    method : {"dr", "ipw", "reg"}
+        Covariate adjustment of the recommended estimate (doubly robust default).
+    controls : tuple of str, optional
+        Confound controls (see :func:`~analysis.attribution.panel.build_estimation_panel`).
+    anticipation : int or "auto"
+        Months before training already affected. ``auto``: the length of the
+        pre-training slump the slump test finds on the month-before-training fit
+        (0 when none is significant); the other choice is a robustness row.
+    same_kpi_trainees : {"exclude", "keep"}
+        Employees trained in another program aimed at the same KPI: left out of
+        the comparison group (default) or kept as "never trained" (a robustness row
+        shows the other choice).
+    small_cohorts : {"pool", "set_aside", "keep"}
+        What the recommended estimate does with training months of fewer than
+        ``min_cohort_size`` trainees. The textbook rung and a robustness row always
+        keep every month as it is.
+    min_cohort_size : int
+        Threshold of the small-cohort rule.
+    n_boot : int
+        Multiplier-bootstrap draws of the recommended estimate. 0 = analytic.
+    seed : int, optional
+        Bootstrap seed.
+    min_group_size : int
+        Heterogeneity groups with fewer trainees are suppressed.
+    subgroup_intervals : {"simultaneous", "pointwise"}
+        Intervals of the subgroup table (simultaneous over all subgroups by default).
+    placebo_shift : int
+        Months the placebo training dates are moved back.
+    allow_unbalanced_panel : bool
+        Also show R ``did``'s repeated-cross-section handling as a robustness row.
+    heterogeneity, diagnostics, robustness : bool
+        Skip these parts (faster, e.g. in a Monte Carlo) when False.
+    heterogeneity_method : {"dr", "ipw", "reg"}
+        Covariate adjustment of the subgroup estimates (outcome regression: a
+        propensity model on a handful of trainees per month separates).
+    """
+
+    cluster: Cluster = "auto"
+    control: Literal["never", "not_yet"] = "never"
+    method: Literal["dr", "ipw", "reg"] = "dr"
+    controls: tuple[str, ...] | None = None
+    anticipation: int | Literal["auto"] = "auto"
+    same_kpi_trainees: Literal["exclude", "keep"] = "exclude"
+    small_cohorts: Literal["pool", "set_aside", "keep"] = "pool"
+    min_cohort_size: int = 10
+    n_boot: int = 999
+    seed: int | None = 0
+    min_group_size: int = 5
+    subgroup_intervals: Literal["simultaneous", "pointwise"] = "simultaneous"
+    placebo_shift: int = 3
+    allow_unbalanced_panel: bool = False
+    heterogeneity: bool = True
+    diagnostics: bool = True
+    robustness: bool = True
+    heterogeneity_method: Literal["dr", "ipw", "reg"] = "reg"
+
+    def __post_init__(self) -> None:
+        if self.controls is not None and not isinstance(self.controls, tuple):
+            object.__setattr__(self, "controls", tuple(self.controls))
+
+    @classmethod
+    def build(cls, options: EvaluationOptions | None = None, **overrides: Any) -> EvaluationOptions:
+        """Options with ``overrides`` applied; unknown names raise a TypeError naming them."""
+        base = options or cls()
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise TypeError(f"unknown evaluate_program option(s) {unknown}; known: {sorted(known)}")
+        return replace(base, **overrides) if overrides else base
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every option (for printing and ``run.json``)."""
+        out = asdict(self)
+        if out["controls"] is not None:
+            out["controls"] = list(out["controls"])
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """option, value, changes_estimate: the options as a table for the report and the run folder."""
+        rows = [{"option": k, "value": str(v), "changes_estimate": k in ESTIMATE_OPTIONS} for k, v in self.as_dict().items()]
+        return pd.DataFrame(rows)
+
 
 @dataclass
 class ProgramEvaluation:
     """Everything notebook ``02_training_attribution`` shows for one program and KPI.
+
+    Holds numbers; every sentence about them is built in
+    :mod:`analysis.attribution.narrative`.
 
     Attributes
     ----------
@@ -51,26 +148,34 @@ class ProgramEvaluation:
         What was evaluated and the KPI's unit.
     higher_is_better : bool
         Direction of the KPI.
+    cluster, cluster_reason : str
+        Clustering level used and why.
+    options : EvaluationOptions
+        The options the evaluation ran with.
     overall : AggregateEffect
         The recommended overall ATT (per trainee per month).
     recommended : StaggeredDiDResults
         The recommended fit.
+    textbook : StaggeredDiDResults
+        Callaway–Sant'Anna without controls on every training month as it is.
+    accounting : Accounting
+        Who is in the recommended estimate (every trainee, used or set aside and why).
     ladder : DataFrame
-        rung, estimate, se, ci_low, ci_high, true_att, bias, recommended.
+        rung, estimate, se, ci_low, ci_high, trainees, recommended, true_att, bias.
     event_study : DataFrame
         Dynamic profile of the recommended fit (uniform band when bootstrapped).
     event_study_unadjusted : DataFrame
         Dynamic profile anchored on the month before training (anticipation 0).
-    dip : DipCheck
-    pretrend : PretrendTest
-    placebo : PlaceboCheck
-    twfe_weights : TWFEWeightCheck
-    honest : HonestDiDCheck
-    overlap : OverlapCheck
+    anticipation_auto : bool
+        Whether the comparison month was decided from the slump test.
+    dip, pretrend, placebo, twfe_weights, honest, overlap
+        Diagnostics.
     heterogeneity : DataFrame
-        dimension, group, trainees, att, se, ci_low, ci_high, note.
+        dimension, group, trainees, att, se, ci_low, ci_high (simultaneous by
+        default), ci_low_pointwise, ci_high_pointwise, p_value, p_holm, note.
     robustness : DataFrame
-        Unbalanced-panel handling and comparison-group variants with counts.
+        Variants of the recommended estimate with the trainees and comparison
+        employees each uses.
     cohort_table : DataFrame
         Training months, trainees, small-cohort rule applied.
     truth : dict or None
@@ -85,12 +190,16 @@ class ProgramEvaluation:
     unit: str
     higher_is_better: bool
     cluster: str
+    cluster_reason: str
+    options: EvaluationOptions
     overall: AggregateEffect
     recommended: StaggeredDiDResults
+    textbook: StaggeredDiDResults
+    accounting: Accounting
     ladder: pd.DataFrame
     event_study: pd.DataFrame
     event_study_unadjusted: pd.DataFrame
-    event_study_verdict: str
+    anticipation_auto: bool
     dip: DipCheck
     pretrend: PretrendTest
     placebo: PlaceboCheck | None
@@ -100,11 +209,29 @@ class ProgramEvaluation:
     heterogeneity: pd.DataFrame
     robustness: pd.DataFrame
     cohort_table: pd.DataFrame
-    n_trainees: int
-    n_controls: int
     truth: dict[str, Any] | None
     notes: list[str]
     timings: dict[str, float]
+
+    @property
+    def n_trainees(self) -> int:
+        """Trainees in the recommended estimate (``accounting.n_used``)."""
+        return self.accounting.n_used
+
+    @property
+    def n_controls(self) -> int:
+        """Comparison employees in the recommended estimate."""
+        return self.accounting.n_controls_used
+
+    @property
+    def event_study_verdict(self) -> str:
+        """The event study in words (which test it is about, numbers the chart draws)."""
+        return narrative.event_verdict(self)
+
+    @property
+    def anticipation_rule(self) -> str:
+        """How the comparison month was chosen, and the result, in words."""
+        return narrative.anticipation_rule(self)
 
     # ---- words ----------------------------------------------------------------
     @property
@@ -168,9 +295,10 @@ class ProgramEvaluation:
                     "ci_low": lo,
                     "ci_high": hi,
                     "p_value": self.overall.pvalue,
-                    "n_trainees": self.overall.n_treated,
+                    "n_trainees": self.accounting.n_used,
                     "n_controls": self.overall.n_control,
-                    "estimator": "Callaway-Sant'Anna DR with controls",
+                    "n_trainees_all": self.accounting.n_trainees,
+                    "estimator": str(self.ladder.loc[self.ladder["recommended"], "rung"].iloc[0]),
                     "anticipation": self.recommended.anticipation,
                     "cluster": self.cluster,
                     "inference": self.overall.inference,
@@ -196,6 +324,9 @@ class ProgramEvaluation:
             "dynamic_profile": dyn,
             "att_bootstrap_draws": boot,
             "event_bootstrap_draws": self.event_bootstrap_draws(),
+            "accounting": self.accounting.table.assign(program_id=self.program_id, kpi=self.kpi)[
+                ["program_id", "kpi", *self.accounting.table.columns]
+            ],
         }
 
     @property
@@ -271,24 +402,10 @@ def evaluate_program(
     dataset: Any,
     program_id: str,
     kpi: str | None = None,
+    options: EvaluationOptions | None = None,
     *,
-    cluster: Cluster = "employee",
-    control: Literal["never", "not_yet"] = "never",
-    method: Literal["dr", "ipw", "reg"] = "dr",
-    controls: Sequence[str] | None = None,
-    anticipation: int | Literal["auto"] = "auto",
-    n_boot: int = 999,
-    seed: int | None = 0,
-    min_group_size: int = 5,
-    min_cohort_size: int = 10,
-    small_cohorts: Literal["pool", "set_aside"] = "pool",
-    placebo_shift: int = 3,
-    allow_unbalanced_panel: bool = False,
-    heterogeneity: bool = True,
-    heterogeneity_method: Literal["dr", "ipw", "reg"] = "reg",
-    diagnostics: bool = True,
-    robustness: bool = True,
     truth: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> ProgramEvaluation:
     """Did program P cause the change in KPI K, and by how much?
 
@@ -300,46 +417,14 @@ def evaluate_program(
         Program to evaluate.
     kpi : str, optional
         KPI (default: the program's ``kpi``).
-    cluster : {"employee", "manager", "department"}
-        Clustering level of every standard error (training is delivered by team).
-    control : {"never", "not_yet"}
-        Comparison employees of the recommended estimate.
-    method : {"dr", "ipw", "reg"}
-        Covariate adjustment of the recommended estimate (doubly robust default).
-    controls : sequence of str, optional
-        Confound controls (see :func:`build_estimation_panel`).
-    anticipation : int or "auto"
-        ``"auto"``: at least 1 (the comparison month is two months before training),
-        longer when the detected pre-training slump is longer. A slump too small to
-        detect still biases the month-before comparison upward when people are sent
-        to training after a weak month; the kit's Monte Carlo measured +18% bias for a
-        data-driven 0/1 choice over 8 generated 1,200-employee samples, against -1% over 30 such samples for the fixed
-        floor of 1, whose only cost is a slightly wider interval.
-    n_boot : int
-        Multiplier-bootstrap draws of the recommended estimate (uniform bands,
-        exported draws). 0 = analytic.
-    seed : int, optional
-        Bootstrap seed.
-    min_group_size : int
-        Heterogeneity groups with fewer trainees are suppressed.
-    min_cohort_size : int
-        Training months with fewer trainees follow ``small_cohorts``.
-    small_cohorts : {"pool", "set_aside"}
-        Small-cohort rule.
-    placebo_shift : int
-        Months the placebo training dates are moved back.
-    allow_unbalanced_panel : bool
-        Also show R ``did``'s repeated-cross-section handling as a robustness row.
-    heterogeneity, diagnostics, robustness : bool
-        Skip these parts (faster, e.g. in a Monte Carlo) when False.
-    heterogeneity_method : {"dr", "ipw", "reg"}
-        Covariate adjustment of the subgroup estimates. Default outcome
-        regression: subgroups of a monthly cohort hold a handful of trainees,
-        too few for a propensity-score model (it separates), while the
-        regression on the never-trained employees stays well determined.
+    options : EvaluationOptions, optional
+        Every choice of the evaluation; default :class:`EvaluationOptions()`.
     truth : dict, optional
         Ground truth of the program; default read from ``ground_truth.json`` in
         the dataset folder when present.
+    **overrides
+        Single options by name (``n_boot=0``, ``cluster="employee"``, ...),
+        applied on top of ``options``.
 
     Returns
     -------
@@ -349,10 +434,13 @@ def evaluate_program(
     -----
     Method ladder: (1) trainees' raw before/after change; (2) trainees after
     training vs never-trained employees in the same months; (3) two-way fixed
-    effects; (4) Callaway–Sant'Anna without controls; (5) Callaway–Sant'Anna
-    doubly robust with the confound controls; (6) the same with the comparison
-    month moved before a detected pre-training slump. The last available rung is
-    the recommended estimate.
+    effects; (4) Callaway–Sant'Anna without controls on every training month as
+    it is (the textbook estimator; equals ``diff_diff.CallawaySantAnna`` and R
+    ``did`` on the same panel); (5) the recommended panel (small-cohort rule)
+    with the confound controls; (6) the same with the comparison month moved
+    before a pre-training slump when the slump test finds one. The last rung is
+    the recommended estimate. :attr:`ProgramEvaluation.accounting` says who is in
+    it.
 
     References
     ----------
@@ -361,17 +449,12 @@ def evaluate_program(
     Rambachan, A. & Roth, J. (2023). *Review of Economic Studies* 90(5).
     Goodman-Bacon, A. (2021). *Journal of Econometrics* 225(2).
     """
+    opt = EvaluationOptions.build(options, **overrides)
     timings: dict[str, float] = {}
     t0 = _time.perf_counter()
-    ep = build_estimation_panel(
-        dataset,
-        program_id,
-        kpi,
-        controls=controls,
-        cluster=cluster,
-        min_cohort_size=min_cohort_size,
-        small_cohorts=small_cohorts,
-    )
+    panel_kw = dict(controls=opt.controls, cluster=opt.cluster, min_cohort_size=opt.min_cohort_size,
+                    small_cohorts=opt.small_cohorts)
+    ep = build_estimation_panel(dataset, program_id, kpi, same_kpi_trainees=opt.same_kpi_trainees, **panel_kw)
     timings["build panel"] = _time.perf_counter() - t0
     kpi = ep.kpi
     programs = dataset.programs
@@ -383,84 +466,14 @@ def evaluate_program(
     higher_is_better = bool(krow["higher_is_better"].iloc[0]) if len(krow) else True
     if truth is None:
         truth = _load_truth(dataset, program_id, kpi)
-    cl_series = None
-    if ep.prepared.cluster:
-        cl_series = ep.prepared.frame.drop_duplicates(ep.prepared.unit).set_index(ep.prepared.unit)[ep.prepared.cluster]
 
-    # ---- naive rungs and TWFE ---------------------------------------------------
     t0 = _time.perf_counter()
-    ladder: list[dict[str, Any]] = []
-
-    def rung(name: str, est: float, se: float, lo: float | None = None, hi: float | None = None,
-             n: int | None = None, what: str = "") -> None:
-        if lo is None or hi is None:
-            lo, hi = est - 1.959964 * se, est + 1.959964 * se
-        ladder.append({"rung": name, "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
-                       "trainees": n, "what it compares": what})
-
-    b, s, n = _naive_before_after(ep.long)
-    rung("Naive before/after (trainees)", b, s, n=n,
-         what="trainees' KPI after vs before training")
-    a, s, n = _naive_after(ep.long, cl_series)
-    rung("Naive trained vs untrained (after)", a, s, n=n,
-         what="trainees after training vs never-trained employees, same months")
-    tw_frame = ep.prepared.frame
-    cl_arg = ep.prepared.cluster or "unit"
-    tw = twfe_did(tw_frame, "value", "employee_id", "period", "cohort", cluster=cl_arg)
-    ci = tw.conf_int(0.95).loc["treated"]
-    rung("Two-way fixed effects", float(tw.params["treated"]), float(tw.std_errors["treated"]),
-         float(ci["lower"]), float(ci["upper"]), n=ep.n_trainees,
-         what="employee and month fixed effects, one post-training dummy")
-    timings["naive + TWFE"] = _time.perf_counter() - t0
-
-    # ---- Callaway-Sant'Anna rungs -----------------------------------------------
-    t0 = _time.perf_counter()
-    cs_plain = estimate(ep, controls=False, control=control, method=method)
-    agg = cs_plain.aggregate("simple")
-    lo, hi = agg.conf_int()
-    rung("Callaway-Sant'Anna, no controls", agg.att, agg.se, lo, hi, agg.n_treated,
-         "each training month vs never-trained employees, month before training as baseline")
-    cs0, fallback_note = _fit_controls_with_fallback(ep, control=control, method=method)
-    has_controls = bool(ep.prepared.covariates)
-    dip = detect_pre_training_dip(cs0, higher_is_better=higher_is_better)
-    k = max(1, dip.recommended_anticipation) if anticipation == "auto" else int(anticipation)
-    precaution_note = (
-        "No significant slump was found before training, yet the comparison month is set one month earlier "
-        "as a precaution: when staff are sent to training after a weak month, even a slump too small to detect "
-        "would credit training with the rebound. The cost is a slightly wider confidence interval."
-        if anticipation == "auto" and not dip.detected
-        else None
-    )
-    timings["CS rungs"] = _time.perf_counter() - t0
-    t0 = _time.perf_counter()
-    rec = estimate(ep, controls=has_controls, anticipation=k, control=control, method=method,
-                   n_boot=n_boot, seed=seed)
-    timings["recommended (bootstrap)"] = _time.perf_counter() - t0
-    adjusted = f"as above, adjusting for {', '.join(_control_words(ep.prepared.covariates))}"
-    if k == 0:
-        overall = rec.aggregate("simple")
-        lo, hi = overall.conf_int()
-        rung("Callaway-Sant'Anna, doubly robust with controls", overall.att, overall.se, lo, hi,
-             overall.n_treated, adjusted)
-    else:
-        agg0 = cs0.aggregate("simple")
-        lo, hi = agg0.conf_int()
-        rung("Callaway-Sant'Anna, doubly robust with controls", agg0.att, agg0.se, lo, hi,
-             agg0.n_treated, adjusted)
-        overall = rec.aggregate("simple")
-        lo, hi = overall.conf_int()
-        rung(f"… and baseline before the pre-training slump (anticipation {k})", overall.att,
-             overall.se, lo, hi, overall.n_treated,
-             f"as above, comparing with the KPI {k + 1} months before training")
-    lad = pd.DataFrame(ladder)
-    lad["recommended"] = False
-    lad.loc[lad.index[-1], "recommended"] = True
-    true_att = (truth or {}).get("overall_att")
-    lad["true_att"] = true_att if true_att is not None else np.nan
-    lad["bias"] = lad["estimate"] - lad["true_att"]
-    lad["covers_truth"] = (lad["ci_low"] <= lad["true_att"]) & (lad["true_att"] <= lad["ci_high"])
-    if true_att is None:
-        lad["covers_truth"] = pd.NA
+    lad = run_ladder(ep, control=opt.control, method=opt.method, anticipation=opt.anticipation,
+                     n_boot=opt.n_boot, seed=opt.seed, higher_is_better=higher_is_better, truth=truth)
+    timings["ladder (incl. bootstrap)"] = _time.perf_counter() - t0
+    rec, k = lad.recommended, lad.anticipation
+    overall = rec.aggregate("simple")
+    accounting = account_trainees(ep, rec)
 
     # ---- event study and diagnostics ------------------------------------------
     t0 = _time.perf_counter()
@@ -468,39 +481,42 @@ def evaluate_program(
     if truth and truth.get("att_event_time"):
         true_path = {int(r["event_time"]): r["att"] for r in truth["att_event_time"]}
         dyn["true_att"] = dyn["event_time"].map(true_path).where(dyn["event_time"] >= 0, 0.0)
-    dyn0 = cs0.aggregate("dynamic") if k else dyn
+    dyn0 = lad.controls_fit.aggregate("dynamic") if k else dyn
     pre = pretrend_test(rec)
-    verdict = _event_verdict(dyn, pre, unit, k)
     timings["event study"] = _time.perf_counter() - t0
     placebo = twcheck = honest = None
-    if diagnostics:
+    if opt.diagnostics:
         t0 = _time.perf_counter()
-        placebo = placebo_fake_dates(ep.prepared, shift=max(placebo_shift, k + 1),
-                                     anticipation=k, control=control, method=method,
+        placebo = placebo_fake_dates(ep.prepared, shift=max(opt.placebo_shift, k + 1),
+                                     anticipation=k, control=opt.control, method=opt.method,
                                      pscore_trim=PSCORE_TRIM)
         twcheck = twfe_weight_check(ep.prepared)
         honest = honest_did_breakdown(rec)
         timings["diagnostics"] = _time.perf_counter() - t0
-    ov = overlap_check(ep.prepared, min_cohort=min_group_size)
+    ov = overlap_check(ep.prepared, min_cohort=opt.min_group_size,
+                       n_used=(accounting.n_used, accounting.n_controls_used))
 
     t0 = _time.perf_counter()
     het = (
-        _heterogeneity(ep, k, control, heterogeneity_method, min_group_size, truth)
-        if heterogeneity
+        _heterogeneity(ep, k, opt.control, opt.heterogeneity_method, opt.min_group_size, truth,
+                       intervals=opt.subgroup_intervals)
+        if opt.heterogeneity
         else pd.DataFrame(columns=["dimension", "group", "trainees", "att", "se", "ci_low", "ci_high", "note"])
     )
     timings["heterogeneity"] = _time.perf_counter() - t0
     t0 = _time.perf_counter()
-    rob = (
-        _robustness(ep, rec, k, method, allow_unbalanced_panel)
-        if robustness
-        else pd.DataFrame(columns=["variant", "att", "se", "ci_low", "ci_high", "trainees_used", "controls_used", "note"])
-    )
+    if opt.robustness:
+        same_kpi_panel = None
+        if ep.comparison_left_out and opt.same_kpi_trainees == "exclude":
+            same_kpi_panel = build_estimation_panel(dataset, program_id, kpi, same_kpi_trainees="keep", **panel_kw)
+        rob = _robustness(ep, rec, k, opt.method, opt.allow_unbalanced_panel, control=opt.control,
+                          other_anticipation=(1 if k == 0 else 0), employee_clusters=ep.cluster != "employee",
+                          same_kpi_panel=same_kpi_panel, reuse={0: lad.controls_fit} if k else None)
+    else:
+        rob = pd.DataFrame(columns=["variant", "att", "se", "ci_low", "ci_high", "trainees_used", "controls_used", "note"])
     timings["robustness"] = _time.perf_counter() - t0
 
-    notes = list(ep.notes) + ([precaution_note] if precaution_note else [])
-    cluster_words = _CLUSTER_WORDS[cluster]
-    notes.append(f"Standard errors are clustered by {cluster_words}.")
+    notes = list(ep.notes)
     notes += _engine_notes(rec)
     return ProgramEvaluation(
         program_id=str(program_id),
@@ -508,14 +524,18 @@ def evaluate_program(
         kpi=kpi,
         unit=unit,
         higher_is_better=higher_is_better,
-        cluster=cluster,
+        cluster=ep.cluster,
+        cluster_reason=ep.cluster_reason,
+        options=opt,
         overall=overall,
         recommended=rec,
-        ladder=lad,
+        textbook=lad.textbook,
+        accounting=accounting,
+        ladder=lad.table,
         event_study=dyn,
         event_study_unadjusted=dyn0,
-        event_study_verdict=verdict,
-        dip=dip,
+        anticipation_auto=lad.anticipation_auto,
+        dip=lad.dip,
         pretrend=pre,
         placebo=placebo,
         twfe_weights=twcheck,
@@ -524,18 +544,11 @@ def evaluate_program(
         heterogeneity=het,
         robustness=rob,
         cohort_table=ep.cohort_table,
-        n_trainees=ep.n_trainees,
-        n_controls=ep.n_controls,
         truth=truth,
         notes=notes,
         timings=timings,
     )
 
-
-
-# --------------------------------------------------------------------------- #
-# Every program of a dataset
-# --------------------------------------------------------------------------- #
 @dataclass
 class AttributionReport:
     """Evaluations of several programs (what notebook 02 shows).
@@ -550,10 +563,11 @@ class AttributionReport:
 
     results: dict[str, ProgramEvaluation]
     skipped: dict[str, str]
+    options: EvaluationOptions | None = None
 
     @property
     def overview(self) -> pd.DataFrame:
-        """One row per program: effect, 95% CI, raw change, share not caused, truth."""
+        """One row per program: effect, SE, 95% CI, who is in it, raw change, share not caused, truth."""
         rows = []
         for pid, ev in self.results.items():
             lo, hi = ev.overall.conf_int(0.95)
@@ -563,13 +577,16 @@ class AttributionReport:
                     "program": ev.program_name,
                     "kpi": ev.kpi,
                     "unit": ev.unit,
-                    "trainees": ev.overall.n_treated,
-                    "effect per trainee-month": ev.overall.att,
+                    "trainees": ev.accounting.n_used,
+                    "trainees_in_program": ev.accounting.n_trainees,
+                    "att": ev.overall.att,
+                    "se": ev.overall.se,
                     "ci_low": lo,
                     "ci_high": hi,
-                    "raw before/after change": ev.naive_before_after,
-                    "share of raw change not caused": ev.share_not_caused,
-                    "true effect": (ev.truth or {}).get("overall_att", np.nan),
+                    "raw_change": ev.naive_before_after,
+                    # a share of the raw change is read only when the effect is distinguishable from zero
+                    "share_not_caused": ev.share_not_caused if not (lo <= 0 <= hi) else np.nan,
+                    "true_att": (ev.truth or {}).get("overall_att", np.nan),
                 }
             )
         for pid, why in self.skipped.items():
@@ -577,7 +594,7 @@ class AttributionReport:
         return pd.DataFrame(rows)
 
     def exports(self) -> dict[str, pd.DataFrame]:
-        """The three ROI tables stacked over programs."""
+        """The exported tables stacked over programs (att_by_program, dynamic_profile, draws, accounting)."""
         out: dict[str, list[pd.DataFrame]] = {}
         for ev in self.results.values():
             for name, df in ev.exports().items():
@@ -586,7 +603,10 @@ class AttributionReport:
 
 
 def evaluate_programs(
-    dataset: Any, programs: Sequence[str] | None = None, **options: Any
+    dataset: Any,
+    programs: Sequence[str] | None = None,
+    options: EvaluationOptions | None = None,
+    **overrides: Any,
 ) -> AttributionReport:
     """Run :func:`evaluate_program` on several programs (default: all).
 
@@ -599,19 +619,30 @@ def evaluate_programs(
     dataset : analysis.data.Dataset
     programs : sequence of str, optional
         Program ids; ``None`` = every program in the dataset.
-    **options
-        Passed to :func:`evaluate_program`.
+    options : EvaluationOptions, optional
+        Options of every evaluation.
+    **overrides
+        Single options by name, on top of ``options``.
 
     Returns
     -------
     AttributionReport
     """
+    opt = EvaluationOptions.build(options, **overrides)
     ids = list(programs) if programs is not None else [str(p) for p in dataset.programs["program_id"]]
     results: dict[str, ProgramEvaluation] = {}
     skipped: dict[str, str] = {}
     for pid in ids:
-        try:
-            results[pid] = evaluate_program(dataset, pid, **options)
-        except DataValidationError as exc:
-            skipped[pid] = f"not evaluated: {exc}"
-    return AttributionReport(results, skipped)
+        ev, why = _evaluate_one(dataset, pid, opt)
+        if ev is not None:
+            results[pid] = ev
+        else:
+            skipped[pid] = str(why)
+    return AttributionReport(results, skipped, opt)
+
+
+def _evaluate_one(dataset: Any, pid: str, opt: EvaluationOptions) -> tuple[ProgramEvaluation | None, str | None]:
+    try:
+        return evaluate_program(dataset, pid, options=opt), None
+    except DataValidationError as exc:
+        return None, f"not evaluated: {exc}"

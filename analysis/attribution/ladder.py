@@ -1,18 +1,24 @@
 """The method ladder: naive comparisons up to the recommended estimate.
 
-The naive rungs (trainees' raw before/after change, trainees vs never-trained
-employees after training) and the controls fallback of the doubly robust rung.
+:func:`run_ladder` runs every rung on one estimation panel: the naive rungs
+(trainees' raw before/after change, trainees vs never-trained employees after
+training), two-way fixed effects and the textbook Callaway–Sant'Anna estimator on
+every training month as it is, then the recommended estimate (controls, the
+small-cohort rule when it applied, the comparison month before a pre-training
+slump). Row labels name what actually ran.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.attribution.panel import _CONTROL_WORDS, EstimationPanel, estimate
-from analysis.did import StaggeredDiDResults
+from analysis.attribution.panel import PSCORE_TRIM, _CONTROL_WORDS, EstimationPanel, _control_words, estimate
+from analysis.diagnostics import DipCheck, detect_pre_training_dip
+from analysis.did import StaggeredDiDResults, fit_callaway_santanna, twfe_did
 
 # --------------------------------------------------------------------------- #
 # Naive rungs
@@ -81,3 +87,163 @@ def _fit_controls_with_fallback(
     raise last_exc
 
 
+
+
+# --------------------------------------------------------------------------- #
+# The ladder
+# --------------------------------------------------------------------------- #
+#: Plain words of the covariate adjustment methods.
+METHOD_WORDS = {"dr": "doubly robust", "ipw": "inverse probability weighted", "reg": "outcome regression"}
+
+
+@dataclass
+class Ladder:
+    """The method ladder and the fits behind its Callaway–Sant'Anna rungs.
+
+    Attributes
+    ----------
+    table : DataFrame
+        rung, estimate, se, ci_low, ci_high, trainees, what it compares,
+        recommended, true_att, bias, covers_truth. Row labels name what ran.
+    textbook : StaggeredDiDResults
+        Callaway–Sant'Anna without controls on every training month as it is,
+        comparison month = the month before training (equals
+        ``diff_diff.CallawaySantAnna`` / R ``did`` on the same panel).
+    controls_fit : StaggeredDiDResults
+        The recommended panel and controls, comparison month = the month before
+        training (the fit the pre-training slump test reads).
+    recommended : StaggeredDiDResults
+        The recommended fit (bootstrapped when ``n_boot > 0``).
+    dip : DipCheck
+        The pre-training slump test.
+    anticipation : int
+        Months of anticipation of the recommended fit.
+    anticipation_auto : bool
+        Whether the anticipation was decided from the slump test.
+    fallback_note : str or None
+        What the controls fallback dropped, if anything.
+    """
+
+    table: pd.DataFrame
+    textbook: StaggeredDiDResults
+    controls_fit: StaggeredDiDResults
+    recommended: StaggeredDiDResults
+    dip: DipCheck
+    anticipation: int
+    anticipation_auto: bool
+    fallback_note: str | None
+
+
+def recommended_label(ep: EstimationPanel, method: str, anticipation: int, fell_back: bool = False) -> str:
+    """Ladder label of the recommended fit, naming what actually ran."""
+    covs = ep.prepared.covariates
+    what = (
+        f"{METHOD_WORDS.get(method, method)} with {', '.join(_control_words(covs))}"
+        if covs
+        else "no controls (the controls could not be estimated)" if fell_back
+        else "no controls (no control varies in these data)"
+    )
+    label = f"Callaway-Sant'Anna, {what}"
+    if ep.pooled:
+        label += ", small training months pooled"
+    if anticipation:
+        label += f", comparison month {anticipation + 1} months before training"
+    return label
+
+
+def run_ladder(
+    ep: EstimationPanel,
+    *,
+    control: str,
+    method: str,
+    anticipation: int | str,
+    n_boot: int,
+    seed: int | None,
+    higher_is_better: bool,
+    truth: dict[str, Any] | None,
+) -> Ladder:
+    """Run every rung of the method ladder on one estimation panel.
+
+    Parameters
+    ----------
+    ep : EstimationPanel
+        From :func:`~analysis.attribution.panel.build_estimation_panel`; the
+        controls fallback writes the covariates that worked back into it.
+    control, method : str
+        Comparison group and covariate adjustment of the recommended estimate.
+    anticipation : int or "auto"
+        ``"auto"``: the months of the pre-training slump the slump test finds
+        (0 when it finds none).
+    n_boot, seed
+        Multiplier bootstrap of the recommended fit.
+    higher_is_better : bool
+        Direction of the KPI (for the slump test).
+    truth : dict, optional
+        Ground truth (sample data) for the bias columns.
+
+    Returns
+    -------
+    Ladder
+    """
+    rows: list[dict[str, Any]] = []
+
+    def rung(name: str, est: float, se: float, lo: float | None = None, hi: float | None = None,
+             n: int | None = None, what: str = "") -> None:
+        if lo is None or hi is None:
+            lo, hi = est - 1.959964 * se, est + 1.959964 * se
+        rows.append({"rung": name, "estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
+                     "trainees": n, "what it compares": what})
+
+    asis = ep.prepared_asis
+    frame = asis.frame
+    cl_series = None
+    if asis.cluster:
+        cl_series = frame.drop_duplicates(asis.unit).set_index(asis.unit)[asis.cluster]
+    b, s, n = _naive_before_after(frame)
+    rung("Naive before/after (trainees)", b, s, n=n, what="trainees' KPI after vs before training")
+    a, s, n = _naive_after(frame, cl_series)
+    rung("Naive trained vs untrained (after)", a, s, n=n,
+         what="trainees after training vs never-trained employees, same months")
+    tw = twfe_did(frame, "value", "employee_id", "period", "cohort", cluster=asis.cluster or "unit")
+    ci = tw.conf_int(0.95).loc["treated"]
+    rung("Two-way fixed effects", float(tw.params["treated"]), float(tw.std_errors["treated"]),
+         float(ci["lower"]), float(ci["upper"]), n=int(frame.loc[frame["cohort"] > 0, "employee_id"].nunique()),
+         what="employee and month fixed effects, one post-training dummy")
+
+    textbook = fit_callaway_santanna(replace(asis, covariates=[]), control=control, method=method,  # type: ignore[arg-type]
+                                     pscore_trim=PSCORE_TRIM)
+    agg = textbook.aggregate("simple")
+    lo, hi = agg.conf_int()
+    rung("Callaway-Sant'Anna, no controls, every training month as it is", agg.att, agg.se, lo, hi, agg.n_treated,
+         "each training month vs never-trained employees, month before training as baseline (the textbook estimator)")
+
+    cs0, fallback_note = _fit_controls_with_fallback(ep, control=control, method=method)
+    if ep.prepared_asis is not ep.prepared:
+        ep.prepared_asis = replace(ep.prepared_asis, covariates=list(ep.prepared.covariates))
+    has_controls = bool(ep.prepared.covariates)
+    dip = detect_pre_training_dip(cs0, higher_is_better=higher_is_better)
+    auto = anticipation == "auto"
+    k = int(dip.recommended_anticipation) if auto else int(anticipation)  # type: ignore[arg-type]
+    rec = estimate(ep, controls=has_controls, anticipation=k, control=control, method=method,  # type: ignore[arg-type]
+                   n_boot=n_boot, seed=seed)
+    adjusted = (f"as above, adjusting for {', '.join(_control_words(ep.prepared.covariates))}"
+                if has_controls else "as above; no control could be estimated")
+    if k:
+        agg0 = cs0.aggregate("simple")
+        lo, hi = agg0.conf_int()
+        rung(recommended_label(ep, method, 0, fallback_note is not None), agg0.att, agg0.se, lo, hi, agg0.n_treated, adjusted)
+        adjusted = f"as above, comparing with the KPI {k + 1} months before training (before the pre-training slump)"
+    overall = rec.aggregate("simple")
+    lo, hi = overall.conf_int()
+    rung(recommended_label(ep, method, k, fallback_note is not None), overall.att, overall.se, lo, hi, overall.n_treated, adjusted)
+
+    lad = pd.DataFrame(rows)
+    lad["recommended"] = False
+    lad.loc[lad.index[-1], "recommended"] = True
+    true_att = (truth or {}).get("overall_att")
+    lad["true_att"] = true_att if true_att is not None else np.nan
+    lad["bias"] = lad["estimate"] - lad["true_att"]
+    lad["covers_truth"] = (lad["ci_low"] <= lad["true_att"]) & (lad["true_att"] <= lad["ci_high"])
+    if true_att is None:
+        lad["covers_truth"] = pd.NA
+    return Ladder(lad, textbook, cs0, rec, dip, k, auto, fallback_note)

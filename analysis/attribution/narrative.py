@@ -7,6 +7,7 @@ functions here turn them into the headline, figure titles, verdicts and notes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,7 +15,6 @@ import pandas as pd
 
 from analysis.attribution.panel import _CLUSTER_WORDS, _control_words
 from analysis.attribution.robustness import EXAM_BANDS
-from analysis.diagnostics import PretrendTest
 from analysis.did import StaggeredDiDResults
 
 if TYPE_CHECKING:
@@ -34,8 +34,85 @@ def _fmt_value(x: float, unit: str = "", digits: int | None = None) -> str:
 
 
 
+def ladder_title(ev: ProgramEvaluation) -> str:
+    """Finding-style title of the method-ladder figure."""
+    raw, att = ev.naive_before_after, ev.overall.att
+    if np.isfinite(raw) and np.isfinite(att) and att != 0 and np.sign(raw) == np.sign(att) and abs(raw) > abs(att):
+        ratio = abs(raw / att)
+        how = f"{ratio:.1f} times" if ratio >= 1.5 else "more than"
+        return (
+            f"{ev.program_id}: the raw before/after change ({_fmt_value(raw, ev.unit)}) is {how} "
+            f"the training's effect ({_fmt_value(att, ev.unit)})"
+        )
+    lo, hi = ev.overall.conf_int(0.95)
+    if lo <= 0 <= hi:
+        return (
+            f"{ev.program_id}: the raw change ({_fmt_value(raw, ev.unit)}) came from other forces; "
+            "the training's effect is not distinguishable from zero"
+        )
+    return f"{ev.program_id}: naive comparisons against the recommended estimate ({_fmt_value(att, ev.unit)})"
+
+
+def truth_sentence(ev: ProgramEvaluation) -> str | None:
+    """Estimate beside the known truth (sample data only)."""
+    if not ev.truth:
+        return None
+    true = ev.truth.get("overall_att")
+    if true is None:
+        return None
+    lo, hi = ev.overall.conf_int(0.95)
+    covered = "covers" if lo <= true <= hi else "misses"
+    return (
+        f"The true effect built into the sample data is {_fmt_value(true, ev.unit)}; the "
+        f"estimate's 95% CI {covered} it."
+    )
+
+
+def diagnostics_table(ev: ProgramEvaluation) -> pd.DataFrame:
+    """check, result, verdict for every diagnostic."""
+    rows = [
+        ("Pre-training slump (mean reversion)", "detected" if ev.dip.detected else "none", ev.dip.verdict),
+        ("Joint pre-trend test", f"p = {ev.pretrend.pvalue:.3f}" if np.isfinite(ev.pretrend.pvalue) else "n/a", ev.pretrend.verdict),
+    ]
+    if ev.placebo is not None:
+        rows.append(("Placebo (fake training dates)", "passed" if ev.placebo.passed else "failed", ev.placebo.verdict))
+    if ev.twfe_weights is not None:
+        rows.append(("TWFE weights (Bacon / negative weights)", "warning" if np.isfinite(ev.twfe_weights.weight_later_vs_earlier) and ev.twfe_weights.weight_later_vs_earlier > 0 else "ok", ev.twfe_weights.verdict))
+    if ev.honest is not None:
+        b = ev.honest.breakdown_m
+        res = "n/a" if b is not None and not np.isfinite(b) else ("> grid" if b is None else f"M = {b:.2g}")
+        rows.append(("HonestDiD relative magnitudes", res, ev.honest.verdict))
+    rows.append(("Comparison group and overlap", "warning" if ev.overlap.warnings else "ok", ev.overlap.verdict))
+    return pd.DataFrame(rows, columns=["check", "result", "verdict"])
+
+
+
+def accounting_clause(ev: ProgramEvaluation) -> str:
+    """Who is in the estimate, naming what was left out ("171 of 191 trainees; ...")."""
+    acc = ev.accounting
+    if acc.complete:
+        return f"all {acc.n_trainees:,} trainees are in this estimate"
+    left = acc.reasons.loc[~acc.reasons["used"]]
+    months = left["training_month"].dt.strftime("%Y-%m")
+    parts: list[str] = []
+    full = acc.table[(acc.table["group"] == "trainees") & (acc.table["used"] == 0)]
+    whole = set(full["training_month"])
+    for month in sorted(whole):
+        why = left.loc[months == month, "reason"].value_counts()
+        n = int((months == month).sum())
+        if len(why) == 1:
+            parts.append(f"the {month} cohort ({n:,} trainees) has {why.index[0]}" if why.index[0].startswith("no ")
+                         else f"the {month} cohort ({n:,} trainees): {why.index[0]}")
+        else:
+            parts.append(f"the {month} cohort ({n:,} trainees) is set aside")
+    rest = left.loc[~months.isin(whole), "reason"].value_counts()
+    for why, n in rest.items():
+        parts.append(f"{int(n):,} more: {why}")
+    return f"{acc.n_used:,} of {acc.n_trainees:,} trainees are in this estimate; " + "; ".join(parts)
+
+
 def headline(ev: ProgramEvaluation) -> str:
-    """The plain-language summary sentence."""
+    """The plain-language summary sentence (the recommended estimate, its 95% CI, who is in it)."""
     lo, hi = ev.overall.conf_int(0.95)
     att = ev.overall.att
     null = lo <= 0 <= hi
@@ -44,7 +121,8 @@ def headline(ev: ProgramEvaluation) -> str:
     size = ("+" if null and att >= 0 else "") + _fmt_value(att if null else abs(att), ev.unit)
     sentence = (
         f"Program {ev.program_id} ({ev.program_name}) {verb} monthly {ev.kpi} by "
-        f"{size} per trainee (95% CI {_fmt_value(lo)} to {_fmt_value(hi, ev.unit)})"
+        f"{size} per trainee and month (95% CI {_fmt_value(lo)} to {_fmt_value(hi, ev.unit)}; "
+        f"{accounting_clause(ev)})"
     )
     if null:
         sentence += ", an effect not distinguishable from zero"
@@ -76,146 +154,160 @@ def headline(ev: ProgramEvaluation) -> str:
     return sentence
 
 
-def ladder_title(ev: ProgramEvaluation) -> str:
-    """Finding-style title of the method-ladder figure."""
-    raw, att = ev.naive_before_after, ev.overall.att
-    if np.isfinite(raw) and np.isfinite(att) and att != 0 and np.sign(raw) == np.sign(att) and abs(raw) > abs(att):
-        ratio = abs(raw / att)
-        how = f"{ratio:.1f} times" if ratio >= 1.5 else "more than"
-        return (
-            f"{ev.program_id}: the raw before/after change ({_fmt_value(raw, ev.unit)}) is {how} "
-            f"the training's effect ({_fmt_value(att, ev.unit)})"
-        )
+def anticipation_rule(ev: ProgramEvaluation) -> str:
+    """How the comparison month was chosen and what came out, in words."""
+    k = ev.recommended.anticipation
+    month = "the month before training" if k == 0 else f"the KPI {k + 1} months before training"
+    if not ev.anticipation_auto:
+        rule = f"Comparison month set by the analyst (anticipation = {k}): effects are measured against {month}."
+        if ev.dip.detected and k < ev.dip.recommended_anticipation:
+            rule += (
+                f" The slump test found a {ev.dip.months}-month slump before training, so this choice "
+                "credits part of the rebound to the training."
+            )
+        return rule
+    found = (
+        f"found a significant {ev.dip.months}-month slump just before training"
+        if ev.dip.detected
+        else "found no significant slump just before training"
+    )
+    return (
+        "Comparison month chosen from the data (anticipation = 'auto'): the rule moves the comparison "
+        "month before any slump that the pre-training slump test (95% level, on the estimate anchored on "
+        f"the month before training) finds. Here the test {found}, so effects are measured against "
+        f"{month} (anticipation = {k}); the other choice is a robustness row."
+    )
+
+
+def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
+    """Consecutive runs of integers: [0, 1, 2, 5] -> [(0, 2), (5, 5)]."""
+    out: list[tuple[int, int]] = []
+    for v in sorted(values):
+        if out and v == out[-1][1] + 1:
+            out[-1] = (out[-1][0], v)
+        else:
+            out.append((v, v))
+    return out
+
+
+def _months_words(runs: list[tuple[int, int]]) -> str:
+    words = [f"month {a}" if a == b else f"month {a} to month {b}" for a, b in runs]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def band_months(ev: ProgramEvaluation) -> tuple[list[int], str]:
+    """Post-training months whose event-study band (as drawn) excludes zero, and the band's name."""
+    dyn = ev.event_study
+    post = dyn[dyn["event_time"] >= 0]
+    sig = post[(post["ci_low"] > 0) | (post["ci_high"] < 0)]
+    uniform = str(dyn["band"].iloc[0]).startswith("uniform") if len(dyn) else False
+    band = "uniform 95% band, which holds for all months at once" if uniform else "pointwise 95% interval"
+    return [int(e) for e in sig["event_time"]], band
+
+
+def event_verdict(ev: ProgramEvaluation, min_cohorts: int = 3) -> str:
+    """The event study in words: which test each sentence is about, numbers the chart draws."""
+    dyn = ev.event_study
+    post_all = dyn[dyn["event_time"] >= 0]
+    if post_all.empty:
+        return "No post-training month is observed yet."
+    months, band = band_months(ev)
+    parts = [f"Before training (joint pre-trend test): {ev.pretrend.verdict}"]
+    k = ev.recommended.anticipation
+    if k:
+        parts.append(f"Effects are measured against the KPI {k + 1} months before training, before the pre-training slump.")
+    post = post_all[post_all["n_cohorts"] >= min_cohorts] if "n_cohorts" in post_all else post_all
+    if post.empty:
+        post = post_all
+    peak = post.loc[post["att"].abs().idxmax()]
     lo, hi = ev.overall.conf_int(0.95)
-    if lo <= 0 <= hi:
-        return (
-            f"{ev.program_id}: the raw change ({_fmt_value(raw, ev.unit)}) came from other forces; "
-            "the training's effect is not distinguishable from zero"
+    overall_sig = not (lo <= 0 <= hi)
+    if not months:
+        text = f"Month by month (event study; {band}): the band includes zero in every month after training"
+        text += (
+            "; no single month is detectable on its own, while the average over all months after training "
+            "(the headline, a single test with a narrower interval) is."
+            if overall_sig
+            else ", and the average over all months (the headline) is not distinguishable from zero either."
         )
-    return f"{ev.program_id}: naive comparisons against the recommended estimate ({_fmt_value(att, ev.unit)})"
+        parts.append(text)
+    else:
+        parts.append(
+            f"Month by month (event study; {band}): the band excludes zero from {_months_words(_runs(months))}; "
+            f"the largest effect measured on at least {min_cohorts} training months is "
+            f"{_fmt_value(peak['att'], ev.unit)} in month {int(peak['event_time'])}."
+        )
+        last = post.iloc[-1]
+        if abs(last["att"]) < 0.6 * abs(peak["att"]) and int(last["event_time"]) > int(peak["event_time"]):
+            parts.append(f"The effect fades: {_fmt_value(last['att'], ev.unit)} by month {int(last['event_time'])}.")
+    if len(post) < len(post_all):
+        parts.append(
+            f"Months after {int(post['event_time'].max())} rest on fewer than {min_cohorts} training "
+            "months and carry wide bands."
+        )
+    return " ".join(parts)
 
 
 def event_study_title(ev: ProgramEvaluation) -> str:
-    """Finding-style title of the event-study figure."""
-    post = ev.event_study[ev.event_study["event_time"] >= 0]
-    sig = post[(post["ci_low"] > 0) | (post["ci_high"] < 0)]
+    """Finding-style title of the event-study figure (the band the figure draws)."""
+    months, _ = band_months(ev)
     good = (ev.overall.att > 0) == ev.higher_is_better
-    if sig.empty:
-        return f"{ev.program_id}: no month after training differs detectably from the comparison group"
+    if not months:
+        return f"{ev.program_id}: no single month after training is detectable with the uniform band"
     move = ("rose" if ev.overall.att > 0 else "fell") + (" (an improvement)" if good else " (a deterioration)")
     slump = "; the slump just before training is mean reversion, not a trend" if ev.dip.detected else ""
-    return f"{ev.program_id}: monthly {ev.kpi} {move} from month {int(sig['event_time'].iloc[0])} after training{slump}"
+    return f"{ev.program_id}: monthly {ev.kpi} {move}; the band excludes zero from {_months_words(_runs(months))}{slump}"
 
 
 def heterogeneity_title(ev: ProgramEvaluation) -> str:
-    """Finding-style title of the heterogeneity figure (the exam-score link)."""
+    """Finding-style title of the heterogeneity figure (the exam-score link).
+
+    Reads the table's ``ci_low``/``ci_high`` (simultaneous over all subgroups by
+    default) and the KPI's direction: a difference is headlined only when the two
+    bands' intervals do not overlap; "larger improvement" means a larger rise of a
+    higher-is-better KPI and a larger fall of a lower-is-better one.
+    """
     h = ev.heterogeneity
     bands = h[(h["dimension"] == "exam score") & h["att"].notna() & h["group"].isin([b[0] for b in EXAM_BANDS])]
+    kind = str(h["interval"].iloc[0]) if "interval" in h and len(h) else "95%"
     if len(bands) >= 2:
         lo_b, hi_b = bands.iloc[0], bands.iloc[-1]
-        if hi_b["ci_low"] > lo_b["ci_high"] or lo_b["ci_low"] > hi_b["ci_high"]:
-            word = "larger" if hi_b["att"] > lo_b["att"] else "smaller"
+        sign = 1.0 if ev.higher_is_better else -1.0
+        gain_hi, gain_lo = sign * hi_b["att"], sign * lo_b["att"]
+        separated = hi_b["ci_low"] > lo_b["ci_high"] or lo_b["ci_low"] > hi_b["ci_high"]
+        if separated:
+            word = "larger" if gain_hi > gain_lo else "smaller"
             return (
-                f"{ev.program_id}: trainees scoring {hi_b['group']} on the exam gained {word} effects "
-                f"than those scoring {lo_b['group']}"
+                f"{ev.program_id}: trainees scoring {hi_b['group']} on the exam improved {ev.kpi} by {word} amounts "
+                f"than those scoring {lo_b['group']} (intervals {kind} do not overlap)"
             )
-        if hi_b["att"] > lo_b["att"]:
-            return f"{ev.program_id}: higher exam scores go with larger effects, within the uncertainty"
-        return f"{ev.program_id}: no clear link between exam score and on-the-job effect"
+        return (
+            f"{ev.program_id}: no exam-score difference in the effect that the {kind} intervals support"
+        )
     return f"{ev.program_id}: effect by subgroup"
-
-
-def truth_sentence(ev: ProgramEvaluation) -> str | None:
-    """Estimate beside the known truth (sample data only)."""
-    if not ev.truth:
-        return None
-    true = ev.truth.get("overall_att")
-    if true is None:
-        return None
-    lo, hi = ev.overall.conf_int(0.95)
-    covered = "covers" if lo <= true <= hi else "misses"
-    return (
-        f"The true effect built into the sample data is {_fmt_value(true, ev.unit)}; the "
-        f"estimate's 95% CI {covered} it."
-    )
 
 
 def methods_note(ev: ProgramEvaluation) -> str:
     """Method and caveats in words."""
     spec = ev.recommended.specification
+    pooled = (
+        f" Training months with fewer than {ev.options.min_cohort_size} trainees are pooled within their quarter "
+        "in this estimate (a named choice; the robustness table shows every month as it is)."
+        if any(ev.cohort_table["rule"].astype(str).str.startswith("pooled")) else ""
+    )
+    left = "".join(
+        f" Left out of the comparison group: {n:,} {why}." for why, n in ev.accounting.comparison_left_out.items()
+    )
     return (
         "Estimator: Callaway & Sant'Anna (2021) staggered difference-in-differences "
         f"({spec['method']}), each training month compared with {spec['control']} employees, "
         f"controls: {', '.join(_control_words(ev.recommended.covariates))}. "
-        f"Comparison month: {'the month before training' if ev.recommended.anticipation == 0 else f'{ev.recommended.anticipation + 1} months before training (before the pre-training slump)'}. "
-        f"Standard errors clustered by {_CLUSTER_WORDS[ev.cluster]}; "
-        f"{spec['inference']}. Unbalanced panel: each comparison uses the employees observed in "
-        "both months (within-cell panel differencing)."
+        f"{anticipation_rule(ev)} "
+        f"Standard errors clustered by {_CLUSTER_WORDS[ev.cluster]} ({ev.cluster_reason})"
+        + ("; employee-level clustering is a robustness row" if ev.cluster != "employee" else "")
+        + f"; {spec['inference']}. Unbalanced panel: each comparison uses the "
+        "employees observed in both months (within-cell panel differencing)." + pooled + left
     )
-
-
-def diagnostics_table(ev: ProgramEvaluation) -> pd.DataFrame:
-    """check, result, verdict for every diagnostic."""
-    rows = [
-        ("Pre-training slump (mean reversion)", "detected" if ev.dip.detected else "none", ev.dip.verdict),
-        ("Joint pre-trend test", f"p = {ev.pretrend.pvalue:.3f}" if np.isfinite(ev.pretrend.pvalue) else "n/a", ev.pretrend.verdict),
-    ]
-    if ev.placebo is not None:
-        rows.append(("Placebo (fake training dates)", "passed" if ev.placebo.passed else "failed", ev.placebo.verdict))
-    if ev.twfe_weights is not None:
-        rows.append(("TWFE weights (Bacon / negative weights)", "warning" if np.isfinite(ev.twfe_weights.weight_later_vs_earlier) and ev.twfe_weights.weight_later_vs_earlier > 0 else "ok", ev.twfe_weights.verdict))
-    if ev.honest is not None:
-        b = ev.honest.breakdown_m
-        res = "n/a" if b is not None and not np.isfinite(b) else ("> grid" if b is None else f"M = {b:.2g}")
-        rows.append(("HonestDiD relative magnitudes", res, ev.honest.verdict))
-    rows.append(("Comparison group and overlap", "warning" if ev.overlap.warnings else "ok", ev.overlap.verdict))
-    return pd.DataFrame(rows, columns=["check", "result", "verdict"])
-
-
-
-def _event_verdict(
-    dyn: pd.DataFrame, pre: PretrendTest, unit: str, anticipation: int, min_cohorts: int = 3
-) -> str:
-    """The event study in words, read on the months measured on several cohorts."""
-    post_all = dyn[dyn["event_time"] >= 0]
-    if post_all.empty:
-        return "No post-training month is observed yet."
-    post = post_all[post_all["n_cohorts"] >= min_cohorts] if "n_cohorts" in post_all else post_all
-    if post.empty:
-        post = post_all
-    sig = post[(post["ci_low"] > 0) | (post["ci_high"] < 0)]
-    band = "uniform 95% band" if str(dyn["band"].iloc[0]).startswith("uniform") else "95% interval"
-    peak = post.loc[post["att"].abs().idxmax()]
-    last = post.iloc[-1]
-    parts = [pre.verdict]
-    if anticipation:
-        parts.append(
-            f"Effects are measured against the KPI {anticipation + 1} months before training, before "
-            "any pre-training slump."
-        )
-    if sig.empty:
-        parts.append(f"After training the {band} includes zero in every month: no effect is detectable.")
-    else:
-        first = int(sig["event_time"].iloc[0])
-        parts.append(
-            f"From month {first} after training the {band} excludes zero; the effect peaks at "
-            f"{_fmt_value(peak['att'], unit)} in month {int(peak['event_time'])}"
-            + (
-                f" and is {_fmt_value(last['att'], unit)} by month {int(last['event_time'])}"
-                if int(last["event_time"]) != int(peak["event_time"])
-                else ""
-            )
-            + "."
-        )
-        if abs(last["att"]) < 0.6 * abs(peak["att"]) and int(last["event_time"]) > int(peak["event_time"]):
-            parts.append("The effect fades over time.")
-    if len(post) < len(post_all):
-        parts.append(
-            f"Months after {int(post['event_time'].max())} rest on fewer than {min_cohorts} training "
-            "cohorts and are read with the wide bands they carry."
-        )
-    return " ".join(parts)
-
 
 
 def _engine_notes(res: StaggeredDiDResults) -> list[str]:

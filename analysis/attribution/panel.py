@@ -20,13 +20,23 @@ import pandas as pd
 from analysis.data import DataValidationError
 from analysis.did import PreparedPanel, StaggeredDiDResults, fit_callaway_santanna, prepare_did_panel
 
-Cluster = Literal["employee", "manager", "department"]
-_CLUSTER_COLUMN = {"employee": None, "manager": "manager_id", "department": "department"}
+Cluster = Literal["auto", "employee", "manager", "department", "department_region"]
+_CLUSTER_COLUMN = {
+    "employee": None,
+    "manager": "manager_id",
+    "department": "department",
+    "department_region": "department × region",
+}
 _CLUSTER_WORDS = {
     "employee": "employee",
-    "manager": "manager (team)",
+    "manager": "team (manager)",
     "department": "department",
+    "department_region": "department × region",
 }
+#: ``cluster="auto"`` needs at least this many clusters for a level (team, then
+#: department × region); with fewer, cluster-robust standard errors are unreliable
+#: and the employee level is used (and said so).
+MIN_CLUSTERS = 20
 #: Propensity-score clipping of the kit's estimates: training months hold few trainees
 #: against many never-trained employees, so typical scores sit near the cohort share
 #: (~1%); diff_diff's default 0.01 would flatten the control weights (R DRDID does not
@@ -96,17 +106,32 @@ class EstimationPanel:
         What is evaluated.
     prepared : PreparedPanel
         Narrow frame for the engines: ``employee_id, period, value, cohort``,
-        the encoded controls and the cluster column.
+        the encoded controls and the cluster column; cohorts after the
+        small-cohort rule (the recommended estimate's panel).
+    prepared_asis : PreparedPanel
+        The same employees and controls with every training month as it is (no
+        pooling, nobody set aside for a small cohort): the textbook
+        Callaway–Sant'Anna panel.
     units : DataFrame
-        One row per employee: cohort, controls in plain form, exam score / pass,
-        tenure at training, department (for heterogeneity and counts).
+        One row per employee kept: cohort, original_cohort, controls in plain
+        form, exam score / pass, tenure at training, department.
     long : DataFrame
-        The KPI panel rows used (employee_id, period, value, cohort, month) for
-        the naive rungs and TWFE.
+        The KPI panel rows used (employee_id, period, value, cohort,
+        original_cohort, month) for the naive rungs and TWFE.
     cohort_table : DataFrame
         Training month, period, trainees, what the small-cohort rule did.
+    trainees : DataFrame
+        Every trainee of the program, indexed by employee_id: training_month,
+        original_cohort, cohort (after the rule; -1 = set aside), set_aside
+        (the reason in words, empty when kept for estimation).
+    comparison_left_out : dict of str to int
+        Never-trained-in-this-program employees left out of the comparison
+        group, by reason in words.
     cluster : str
-        ``employee``, ``manager`` or ``department``.
+        Clustering level actually used (``employee``, ``manager``,
+        ``department``, ``department_region``).
+    cluster_reason : str
+        Why that level, in words.
     notes : list of str
         Everything preparation did, in words.
     """
@@ -114,10 +139,14 @@ class EstimationPanel:
     program_id: str
     kpi: str
     prepared: PreparedPanel
+    prepared_asis: PreparedPanel
     units: pd.DataFrame
     long: pd.DataFrame
     cohort_table: pd.DataFrame
+    trainees: pd.DataFrame
+    comparison_left_out: dict[str, int]
     cluster: str
+    cluster_reason: str
     control_names: list[str]
     months: pd.DatetimeIndex
     notes: list[str] = field(default_factory=list)
@@ -132,9 +161,52 @@ class EstimationPanel:
         """Never-trained employees kept for estimation."""
         return int((self.units["cohort"] == 0).sum())
 
+    @property
+    def pooled(self) -> bool:
+        """Whether the small-cohort rule changed any trainee's cohort."""
+        tr = self.trainees
+        return bool((tr["cohort"] != tr["original_cohort"]).any())
+
     def period_month(self, period: float) -> pd.Timestamp:
         """Calendar month of an integer period (1 = first panel month)."""
         return self.months[int(period) - 1]
+
+
+def resolve_cluster(units: pd.DataFrame, cluster: str, min_clusters: int = MIN_CLUSTERS) -> tuple[str, str]:
+    """The clustering level to use and why, in words.
+
+    Parameters
+    ----------
+    units : DataFrame
+        One row per employee (columns ``manager_id``, ``department``, ``region`` when present).
+    cluster : str
+        ``"auto"`` or a level (``employee``, ``manager``, ``department``, ``department_region``).
+    min_clusters : int
+        ``auto`` takes a level only with at least this many clusters.
+
+    Returns
+    -------
+    level, reason : str
+    """
+    if cluster != "auto":
+        return cluster, "set by the cluster option"
+
+    def n_of(cols: list[str]) -> int:
+        if not all(c in units for c in cols):
+            return 0
+        return int(units[cols].dropna().drop_duplicates().shape[0])
+
+    n_team = n_of(["manager_id"])
+    if n_team >= min_clusters:
+        return "manager", f"training is delivered to teams; the data name each employee's manager ({n_team:,} teams)"
+    n_dr = n_of(["department", "region"])
+    if n_dr >= min_clusters:
+        why = "no manager column" if "manager_id" not in units else f"only {n_team} teams"
+        return "department_region", f"{why}; department × region is the nearest grouping ({n_dr:,} groups)"
+    return "employee", (
+        f"fewer than {min_clusters} teams and department × region groups, too few for clustered "
+        "standard errors"
+    )
 
 
 def _pool_small_cohorts(
@@ -243,9 +315,10 @@ def build_estimation_panel(
     *,
     controls: Sequence[str] | None = None,
     extra_controls: Sequence[str] = (),
-    cluster: Cluster = "employee",
+    cluster: Cluster = "auto",
     min_cohort_size: int = 10,
-    small_cohorts: Literal["pool", "set_aside"] = "pool",
+    small_cohorts: Literal["pool", "set_aside", "keep"] = "pool",
+    same_kpi_trainees: Literal["exclude", "keep"] = "exclude",
     baseline_months: int = BASELINE_MONTHS,
     dip_guard: int = DIP_GUARD,
 ) -> EstimationPanel:
@@ -265,21 +338,26 @@ def build_estimation_panel(
         dataset supports (the pre-training KPI level only when asked for).
     extra_controls : sequence of str
         Further employee columns (fixed characteristics) to control for.
-    cluster : {"employee", "manager", "department"}
-        Clustering level of the standard errors.
+    cluster : {"auto", "employee", "manager", "department", "department_region"}
+        Clustering level of the standard errors; ``auto`` (default) = team
+        (``manager_id``) when the data has it, else department × region, else
+        employee (see :func:`resolve_cluster`).
     min_cohort_size : int
         Training months with fewer trainees follow ``small_cohorts``.
-    small_cohorts : {"pool", "set_aside"}
-        Pool small training months by calendar quarter (leftovers set aside), or
-        set them aside. Either way the cohort table says what happened.
+    small_cohorts : {"pool", "set_aside", "keep"}
+        For the recommended estimate's panel: pool small training months by
+        calendar quarter (leftovers set aside), set them aside, or keep them as
+        they are. :attr:`EstimationPanel.prepared_asis` always keeps them.
+    same_kpi_trainees : {"exclude", "keep"}
+        Employees trained in another program aimed at the same KPI inside the
+        panel window are not clean "never trained" comparisons: ``exclude``
+        (default) leaves them out of the comparison group (counted in
+        :attr:`EstimationPanel.comparison_left_out`); ``keep`` uses them.
     baseline_months : int
         Months averaged for the baseline KPI level (the first observed months).
     dip_guard : int
         A trainee's baseline skips the ``dip_guard`` month(s) just before
-        training, where a pre-training slump sits (falling back to any earlier
-        month when there is none). Employees with no KPI month before training
-        have no baseline and are set aside with a note (they have no comparison
-        month anyway).
+        training, where a pre-training slump sits.
 
     Returns
     -------
@@ -295,12 +373,8 @@ def build_estimation_panel(
     Controls are fixed per employee and measured before training: tenure at the
     employee's first panel month, department, region, grade and, when asked for,
     the region's market index at the employee's first panel month and the baseline
-    KPI level.
-    Within each ATT(g, t) comparison the region and department indicators also
-    absorb region- and department-wide market swings between the comparison
-    month and month t. Cohort = month of the first enrollment of any status
-    (intention to treat); employees of other programs count as never trained
-    for this one.
+    KPI level. Cohort = month of the first enrollment of any status (intention to
+    treat).
     """
     programs = dataset.programs
     match = programs[programs["program_id"].astype(str) == str(program_id)]
@@ -319,6 +393,23 @@ def build_estimation_panel(
         )
     months = pd.DatetimeIndex(dataset.months)
     notes: list[str] = []
+
+    # ---- every trainee of the program, and why anyone is set aside ----------------
+    coh = dataset.cohorts(str(program_id))
+    trainees = pd.DataFrame(
+        {
+            "training_month": pd.to_datetime(coh["cohort_month"]).to_numpy(),
+            "original_cohort": coh["cohort"].astype(int).to_numpy(),
+        },
+        index=pd.Index(coh["employee_id"].astype(str), name="employee_id"),
+    )
+    trainees["cohort"] = trainees["original_cohort"]
+    trainees["set_aside"] = ""
+    with_rows = set(panel["employee_id"].astype(str))
+    trainees.loc[~trainees.index.isin(with_rows), "set_aside"] = f"no {kpi} KPI rows"
+    trainees.loc[(trainees["set_aside"] == "") & (trainees["original_cohort"] < 1), "set_aside"] = (
+        "trained before the panel's first month"
+    )
     trained = panel["cohort_month"].notna() if "cohort_month" in panel else panel["cohort"] > 0
     before = trained & (panel["cohort"] < 1)
     if before.any():
@@ -330,6 +421,35 @@ def build_estimation_panel(
         panel = panel.loc[~before]
         trained = trained.loc[~before]
     panel = panel.assign(cohort=np.where(trained, panel["cohort"], 0).astype(int))
+
+    # ---- comparison group: never trained in this program nor in one on the same KPI --
+    comparison_left_out: dict[str, int] = {}
+    others = [
+        str(p)
+        for p, k in zip(programs["program_id"].astype(str), programs["kpi"].astype(str))
+        if p != str(program_id) and k == kpi
+    ]
+    if others:
+        other_ids: set[str] = set()
+        for p in others:
+            oc = dataset.cohorts(p)
+            inside = (oc["cohort"] >= 1) & (oc["cohort"] <= len(months))
+            other_ids |= set(oc.loc[inside, "employee_id"].astype(str))
+        clash = panel["employee_id"].astype(str).isin(other_ids) & (panel["cohort"] == 0)
+        n_clash = int(panel.loc[clash, "employee_id"].nunique())
+        if n_clash and same_kpi_trainees == "exclude":
+            comparison_left_out[f"trained in another program on {kpi} ({', '.join(others)})"] = n_clash
+            panel = panel.loc[~clash]
+            notes.append(
+                f"{n_clash:,} employee(s) trained in another program aimed at {kpi} "
+                f"({', '.join(others)}) inside the window are left out of the comparison group: "
+                "their KPI moved with that training, so they are not 'never trained'."
+            )
+        elif n_clash:
+            notes.append(
+                f"{n_clash:,} employee(s) trained in another program aimed at {kpi} "
+                f"({', '.join(others)}) serve as 'never trained' comparisons (same_kpi_trainees='keep')."
+            )
 
     first_rows = panel.sort_values("period").drop_duplicates("employee_id")
     units = first_rows.set_index("employee_id")[["cohort", "period"]].rename(
@@ -346,18 +466,23 @@ def build_estimation_panel(
             np.nan,
         )
 
+    rule = small_cohorts if small_cohorts != "keep" else "pool"
     new_cohort, cohort_table, pool_notes = _pool_small_cohorts(
-        units, months, min_cohort_size, small_cohorts
+        units, months, min_cohort_size if small_cohorts != "keep" else 0, rule
     )
+    if small_cohorts != "keep" and (units["cohort"] > 0).any() and not (new_cohort > 0).any():
+        new_cohort = units["cohort"].copy()
+        cohort_table["estimated_as"] = cohort_table["training_month"].dt.strftime("%Y-%m")
+        cohort_table["rule"] = ""
+        pool_notes = [
+            f"Every training month has fewer than {min_cohort_size} trainees and nothing to pool with; "
+            "the small-cohort rule would set aside every trainee, so every month is kept as it is."
+        ]
     notes += pool_notes
     units["original_cohort"] = units["cohort"]
     units["cohort"] = new_cohort
-    aside = units.index[units["cohort"] < 0]
-    units = units.loc[units["cohort"] >= 0]
-    long = panel.loc[~panel["employee_id"].isin(aside)]
-    long = long.assign(cohort=long["employee_id"].map(units["cohort"]).astype(int))
 
-    if (units["cohort"] > 0).sum() == 0:
+    if (units["original_cohort"] > 0).sum() == 0:
         raise DataValidationError(
             f"enrollments: program {program_id!r} has no trainee with KPI {kpi!r} rows to evaluate",
             table="enrollments",
@@ -371,7 +496,7 @@ def build_estimation_panel(
             column="employee_id",
         )
 
-    # ---- controls, fixed per employee ------------------------------------------
+    # ---- controls, fixed per employee (for every trainee, set aside or not) ------
     available = {
         "tenure": "tenure_at_entry" in units,
         "department": "department" in units,
@@ -392,6 +517,7 @@ def build_estimation_panel(
     if missing:
         notes.append(f"Control(s) {missing} are not in this dataset and were left out.")
         wanted = [c for c in wanted if available[c]]
+    long_all = panel.assign(original_cohort=panel["employee_id"].map(units["original_cohort"]).astype(int))
     cov_frame = pd.DataFrame(index=units.index)
     names: list[str] = []
     if "tenure" in wanted:
@@ -402,7 +528,7 @@ def build_estimation_panel(
             cov_frame[col] = units[col].astype("string").fillna("(missing)")
             names.append(col)
     if "baseline_kpi" in wanted:
-        base = _baseline_kpi(long, units["cohort"], baseline_months, dip_guard)
+        base = _baseline_kpi(long_all, units["original_cohort"], baseline_months, dip_guard)
         cov_frame["baseline_kpi"] = base.reindex(units.index)
         names.append("baseline_kpi")
         no_pre = cov_frame.index[cov_frame["baseline_kpi"].isna()]
@@ -411,9 +537,12 @@ def build_estimation_panel(
                 f"{len(no_pre)} trainee(s) have no KPI month before their training (hired into "
                 "it) and cannot be compared before/after; they were set aside."
             )
+            trainees.loc[trainees.index.isin(no_pre.astype(str)), "set_aside"] = (
+                "no KPI month before training (needed for the pre-training level control)"
+            )
             units = units.drop(index=no_pre)
             cov_frame = cov_frame.drop(index=no_pre)
-            long = long.loc[~long["employee_id"].isin(no_pre)]
+            long_all = long_all.loc[~long_all["employee_id"].isin(no_pre)]
     if "market" in wanted:
         entry = first_rows.set_index("employee_id")["market_index"]
         cov_frame["market_at_entry"] = entry.reindex(units.index).astype(float)
@@ -433,38 +562,70 @@ def build_estimation_panel(
             units[f"control_{col}"] = cov_frame[col]
     units = units.join(cov_frame[[c for c in cov_frame.columns if c not in units.columns]])
 
-    cluster_col = _CLUSTER_COLUMN[cluster]
-    base_cols = ["employee_id", "period", "value", "cohort"]
-    frame = long[base_cols].join(cov_frame, on="employee_id")
-    if cluster_col is not None:
-        if cluster_col not in units:
-            raise DataValidationError(
-                f"employees: cannot cluster by {cluster}: column {cluster_col!r} missing",
-                table="employees",
-                column=cluster_col,
-            )
-        frame["cluster_id"] = frame["employee_id"].map(units[cluster_col]).astype("string").fillna("(none)")
-    prepared = prepare_did_panel(
-        frame,
-        "value",
-        "employee_id",
-        "period",
-        "cohort",
-        names,
-        cluster="cluster_id" if cluster_col else None,
-        table=f"kpi_monthly[{kpi}]",
-    )
+    # ---- the small-cohort rule's set-aside trainees -------------------------------
+    aside = units.index[units["cohort"] < 0]
+    if len(aside):
+        trainees.loc[trainees.index.isin(aside.astype(str)), "set_aside"] = (
+            f"small training month (fewer than {min_cohort_size}) with nothing to pool with"
+        )
+    kept_tr = units.loc[units["original_cohort"] > 0, "cohort"]
+    trainees.loc[kept_tr.index.astype(str), "cohort"] = kept_tr.to_numpy()
+
+    # ---- clustering --------------------------------------------------------------
+    level, cluster_reason = resolve_cluster(units, cluster)
+    cluster_col = _CLUSTER_COLUMN[level]
+    if cluster_col is not None and cluster_col != "department × region" and cluster_col not in units:
+        raise DataValidationError(
+            f"employees: cannot cluster by {level}: column {cluster_col!r} missing",
+            table="employees",
+            column=cluster_col,
+        )
+    if level == "department_region":
+        cl_values = units["department"].astype("string").fillna("?") + " × " + units["region"].astype("string").fillna("?")
+    elif cluster_col is not None:
+        cl_values = units[cluster_col].astype("string").fillna("(none)")
+    else:
+        cl_values = None
+
+    def prepared_for(cohort_col: str, frame_long: pd.DataFrame) -> PreparedPanel:
+        frame = frame_long[["employee_id", "period", "value"]].assign(cohort=frame_long[cohort_col].to_numpy())
+        frame = frame.join(cov_frame, on="employee_id")
+        if cl_values is not None:
+            frame["cluster_id"] = frame["employee_id"].map(cl_values)
+        return prepare_did_panel(
+            frame,
+            "value",
+            "employee_id",
+            "period",
+            "cohort",
+            names,
+            cluster="cluster_id" if cl_values is not None else None,
+            table=f"kpi_monthly[{kpi}]",
+        )
+
+    long_asis = long_all
+    long = long_all.loc[~long_all["employee_id"].isin(aside)]
+    long = long.assign(cohort=long["employee_id"].map(units["cohort"]).astype(int))
+    prepared = prepared_for("cohort", long)
     notes += prepared.notes
     prepared.notes = []
-    long_cols = [c for c in ("employee_id", "month", "period", "value", "cohort") if c in long.columns]
+    prepared_asis = prepared_for("original_cohort", long_asis) if (units["cohort"] != units["original_cohort"]).any() else prepared
+    if prepared_asis is not prepared:
+        prepared_asis.notes = []
+    units = units.loc[units["cohort"] >= 0]
+    long_cols = [c for c in ("employee_id", "month", "period", "value", "cohort", "original_cohort") if c in long.columns]
     return EstimationPanel(
         program_id=str(program_id),
         kpi=kpi,
         prepared=prepared,
+        prepared_asis=prepared_asis,
         units=units,
         long=long[long_cols].reset_index(drop=True),
         cohort_table=cohort_table,
-        cluster=cluster,
+        trainees=trainees,
+        comparison_left_out=comparison_left_out,
+        cluster=level,
+        cluster_reason=cluster_reason,
         control_names=list(prepared.covariates),
         months=months,
         notes=notes,

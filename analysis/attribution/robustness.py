@@ -57,6 +57,7 @@ def _heterogeneity(
     method: str,
     min_group_size: int,
     truth: dict[str, Any] | None = None,
+    intervals: str = "simultaneous",
 ) -> pd.DataFrame:
     units = est_panel.units
     tr = units[units["cohort"] > 0]
@@ -78,6 +79,7 @@ def _heterogeneity(
         for label, lo, hi in TENURE_BANDS:
             groups.append(("tenure at training", label, tr.index[(ten >= lo) & (ten < hi)]))
     rows = []
+    fitted: dict[frozenset, AggregateEffect] = {}
     for dim, label, idx in groups:
         n = len(idx)
         row: dict[str, Any] = {"dimension": dim, "group": label, "trainees": n}
@@ -88,9 +90,12 @@ def _heterogeneity(
                        note=f"suppressed: fewer than {min_group_size} trainees")
         else:
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    agg = _subgroup_fit(est_panel, idx, anticipation, control, method)
+                key = frozenset(idx)  # "not passed" is often "below 60": one fit for the same people
+                if key not in fitted:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        fitted[key] = _subgroup_fit(est_panel, idx, anticipation, control, method)
+                agg = fitted[key]
                 lo, hi = agg.conf_int(0.95)
                 row.update(att=agg.att, se=agg.se, ci_low=lo, ci_high=hi, note="")
             except (ValueError, np.linalg.LinAlgError) as exc:
@@ -98,10 +103,61 @@ def _heterogeneity(
                            note=f"not estimable: {exc}")
         rows.append(row)
     out = pd.DataFrame(rows, columns=["dimension", "group", "trainees", "att", "se", "ci_low", "ci_high", "note"])
+    out = adjust_subgroup_intervals(out, intervals)
     if truth and truth.get("att_exam_band"):
         true_band = {_TRUTH_EXAM_BANDS.get(b["band"], b["band"]): b["att"] for b in truth["att_exam_band"]}
         is_exam = out["dimension"] == "exam score"
         out["true_att"] = np.where(is_exam, out["group"].map(true_band), np.nan)
+    return out
+
+
+def adjust_subgroup_intervals(het: pd.DataFrame, intervals: str = "simultaneous", level: float = 0.95) -> pd.DataFrame:
+    """Multiple-comparison adjusted intervals and p-values of the subgroup estimates.
+
+    With about ten subgroups per program one of them excludes zero by chance
+    alone about every second time at the pointwise 95% level. ``simultaneous``
+    (default) sets ``ci_low``/``ci_high`` to Bonferroni intervals that hold for
+    all estimated subgroups at once (level ``1 - (1 - level) / m``) and adds
+    Holm-adjusted p-values (``p_holm``); ``pointwise`` keeps the pointwise
+    intervals in ``ci_low``/``ci_high``. The pointwise interval is always kept in
+    ``ci_low_pointwise``/``ci_high_pointwise``.
+
+    Parameters
+    ----------
+    het : DataFrame
+        Subgroup table with att, se, ci_low, ci_high.
+    intervals : {"simultaneous", "pointwise"}
+        Which interval goes in ci_low / ci_high.
+    level : float
+        Family-wise confidence level.
+
+    Returns
+    -------
+    DataFrame
+        ``het`` with ci_low_pointwise, ci_high_pointwise, p_value, p_holm,
+        interval (the kind in ci_low / ci_high, in words).
+    """
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
+    out = het.copy()
+    out["ci_low_pointwise"], out["ci_high_pointwise"] = out["ci_low"], out["ci_high"]
+    ok = out["att"].notna() & out["se"].notna() & (out["se"] > 0)
+    m = int(ok.sum())
+    out["p_value"] = np.nan
+    out["p_holm"] = np.nan
+    if m:
+        z = (out.loc[ok, "att"] / out.loc[ok, "se"]).abs().to_numpy(float)
+        p = 2 * stats.norm.sf(z)
+        out.loc[ok, "p_value"] = p
+        out.loc[ok, "p_holm"] = multipletests(p, method="holm")[1]
+    if intervals == "simultaneous" and m > 1:
+        zc = float(stats.norm.ppf(1 - (1 - level) / (2 * m)))
+        out.loc[ok, "ci_low"] = out.loc[ok, "att"] - zc * out.loc[ok, "se"]
+        out.loc[ok, "ci_high"] = out.loc[ok, "att"] + zc * out.loc[ok, "se"]
+        out["interval"] = f"simultaneous {level:.0%} over {m} subgroups (Bonferroni)"
+    else:
+        out["interval"] = f"pointwise {level:.0%}"
     return out
 
 
@@ -111,6 +167,12 @@ def _robustness(
     anticipation: int,
     method: str,
     allow_rc: bool,
+    *,
+    control: str = "never",
+    other_anticipation: int | None = None,
+    employee_clusters: bool = False,
+    same_kpi_panel: EstimationPanel | None = None,
+    reuse: dict[int, StaggeredDiDResults] | None = None,
 ) -> pd.DataFrame:
     prep = est_panel.prepared
     frame = prep.frame
@@ -126,8 +188,44 @@ def _robustness(
         rows.append({"variant": label, "att": agg.att, "se": agg.se, "ci_low": lo, "ci_high": hi,
                      "trainees_used": agg.n_treated, "controls_used": agg.n_control, "note": note})
 
-    add("Unbalanced panel, within-cell differencing (recommended)", main,
-        "each comparison uses employees observed in both months")
+    add("Recommended estimate", main,
+        "unbalanced panel: each comparison uses employees observed in both months")
+
+    def refit(label: str, note: str, panel: Any = None, **kw: Any) -> None:
+        kw.setdefault("control", control)
+        kw.setdefault("anticipation", anticipation)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = fit_callaway_santanna(panel if panel is not None else prep, method=method,  # type: ignore[arg-type]
+                                            pscore_trim=PSCORE_TRIM, **kw)
+            add(label, res, note)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            add(label, None, f"not estimable: {exc}")
+
+    if est_panel.pooled:
+        refit("Every training month as it is (no small-cohort pooling)",
+              "the recommended estimate pools training months with few trainees within their quarter; "
+              "this row keeps each month as it is", panel=est_panel.prepared_asis)
+    if other_anticipation is not None and other_anticipation != anticipation and other_anticipation in (reuse or {}):
+        add(f"Comparison month {other_anticipation + 1} month(s) before training (anticipation {other_anticipation})",
+            (reuse or {})[other_anticipation], "the other choice of comparison month")
+    elif other_anticipation is not None and other_anticipation != anticipation:
+        refit(f"Comparison month {other_anticipation + 1} month(s) before training (anticipation {other_anticipation})",
+              "the other choice of comparison month", anticipation=other_anticipation)
+    if employee_clusters and prep.cluster:
+        refit("Standard errors clustered by employee",
+              "same comparisons, employee-level clustering; without clusters diff_diff weights each "
+              "(training month, month) cell by the trainees observed in it instead of by the training "
+              "month's size, which moves the estimate slightly on an unbalanced panel",
+              panel=replace(prep, cluster=None))
+    if same_kpi_panel is not None:
+        sp = same_kpi_panel.prepared
+        if list(sp.covariates) != list(prep.covariates):
+            sp = replace(sp, covariates=[c for c in prep.covariates if c in sp.frame.columns])
+        refit("Trainees of other programs on the same KPI kept as comparisons",
+              "the previous default: people trained in another program aimed at the same KPI count as never trained",
+              panel=sp)
     n_periods = frame[prep.time].nunique()
     counts = frame.groupby(prep.unit, sort=False)[prep.time].transform("size")
     bal = frame.loc[counts == n_periods]

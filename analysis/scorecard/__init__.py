@@ -13,6 +13,6 @@ One concept per module:
 """
 
 from analysis.scorecard.balanced import ROLES, ScorecardResult, compute_scorecard
-from analysis.scorecard.library import DEFAULT_LIBRARY, KpiLibrary, LibraryIssue, load_library
+from analysis.scorecard.library import DEFAULT_LIBRARY, PERSPECTIVE_LABELS, KpiLibrary, LibraryIssue, load_library
 
-__all__ = ["DEFAULT_LIBRARY", "ROLES", "KpiLibrary", "LibraryIssue", "ScorecardResult", "compute_scorecard", "load_library"]
+__all__ = ["DEFAULT_LIBRARY", "PERSPECTIVE_LABELS", "ROLES", "KpiLibrary", "LibraryIssue", "ScorecardResult", "compute_scorecard", "load_library"]

@@ -27,7 +27,7 @@ import pandas as pd
 from analysis.contract import TABLES
 from analysis.formula import FormulaError, evaluate, parse_formula
 from analysis.scorecard.library import PERSPECTIVES, TDRP_GROUPS, Aggregate, Kpi, KpiLibrary, LibraryIssue, load_library
-from analysis.scorecard.tdrp import forecast_period_end, period_to_date, status, trend
+from analysis.scorecard.tdrp import PERIODS_PER_YEAR, forecast_period_end, period_to_date, status, trend
 
 __all__ = ["DEFAULT_DATE_COLUMNS", "ROLES", "ScorecardResult", "compute_aggregate", "compute_scorecard", "period_labels", "scorecard_periods"]
 
@@ -180,6 +180,10 @@ def compute_aggregate(data: Any, agg: Aggregate, frequency: str, periods: list[s
     elif date_col is not None:
         needed.add(date_col)
     unknown = sorted(c for c in needed if c not in df.columns)
+    contract_cols = {c.name for name in (agg.table, *agg.join) if name in TABLES for c in TABLES[name].columns}
+    if unknown and all(c in contract_cols for c in unknown):
+        raise _AggregateError("no_data", f"no data: table {agg.table} has no {', '.join(repr(c) for c in unknown)} column "
+                              "(optional in the data contract)")
     if unknown:
         raise _AggregateError("unknown_column", f"aggregate {agg.name!r}: table {agg.table} has no column {', '.join(repr(c) for c in unknown)} "
                               f"(columns: {', '.join(df.columns)})")
@@ -263,7 +267,7 @@ class ScorecardResult:
         perspective, tdrp, unit, direction, owner, source, roles, definition, formula,
         line, status, last_period, last_actual, target, period_to_date, year_plan,
         forecast, forecast_low, forecast_high, forecast_for, trend, trend_slope,
-        change_vs_previous, n_periods, note.
+        change_vs_previous, n_periods, n_last_period (the count behind the last value), note.
     values : DataFrame
         Long: kpi, period, value, target (one row per KPI and period).
     issues : list of LibraryIssue
@@ -400,9 +404,12 @@ def compute_scorecard(data: Any, library: KpiLibrary | str | Path | None = None,
                     else:
                         missing_inputs.append(name)
             except _AggregateError as exc:
-                issue = LibraryIssue(lib.file, kpi.line, kpi.name, exc.kind, str(exc))
-                issues.append(issue)
-                state, note = "broken", str(issue)
+                if exc.kind == "no_data":
+                    state, note = "no data", str(exc)
+                else:
+                    issue = LibraryIssue(lib.file, kpi.line, kpi.name, exc.kind, str(exc))
+                    issues.append(issue)
+                    state, note = "broken", str(issue)
             if state == "ok" and missing_inputs:
                 state, note = "no data", f"no data: scorecard_inputs has no {', '.join(repr(m) for m in missing_inputs)} figures"
             if state == "ok" and all(env[n].isna().all() for n in env):
@@ -412,9 +419,12 @@ def compute_scorecard(data: Any, library: KpiLibrary | str | Path | None = None,
                 try:
                     n_series = agg_values(kpi.n, freq)
                 except _AggregateError as exc:
-                    issue = LibraryIssue(lib.file, kpi.line, kpi.name, exc.kind, str(exc))
-                    issues.append(issue)
-                    state, note = "broken", str(issue)
+                    if exc.kind == "no_data":
+                        state, note = "no data", str(exc)
+                    else:
+                        issue = LibraryIssue(lib.file, kpi.line, kpi.name, exc.kind, str(exc))
+                        issues.append(issue)
+                        state, note = "broken", str(issue)
                 else:
                     n_values = n_series
                     small = [p for p in periods if np.isfinite(n_series[p]) and n_series[p] < min_group_size]
@@ -434,7 +444,9 @@ def compute_scorecard(data: Any, library: KpiLibrary | str | Path | None = None,
                         note = msg
         long.append(pd.DataFrame({"kpi": kpi.name, "period": periods, "value": values.to_numpy(float), "target": targets.to_numpy(float)}))
         row.update(_columns(kpi, values, targets, state, on_track=on_track, at_risk=at_risk, level=level))
-        row["n"] = float(n_values[row["last_period"]]) if n_values is not None and row.get("last_period") in n_values.index else np.nan
+        if row["status"] == "no data" and not note:
+            note = f"no data: no period has a value (or none with at least {min_group_size} people behind it)"
+        row["n_last_period"] = float(n_values[row["last_period"]]) if n_values is not None and row.get("last_period") in n_values.index else np.nan
         row["note"] = note
         rows.append(row)
     for name, issue in lib.broken.items():
@@ -497,8 +509,6 @@ def _columns(kpi: Kpi, values: pd.Series, targets: pd.Series, state: str, *, on_
     tr = trend(series, kpi.higher_is_better, level=level)
     fc = forecast_period_end(series.loc[:last_p], kpi.frequency, kpi.to_date, level=level)
     plan_year = targets.loc[:last_p].ffill().iloc[-1] if targets.notna().any() else np.nan
-    from analysis.scorecard.tdrp import PERIODS_PER_YEAR
-
     ppy = PERIODS_PER_YEAR[kpi.frequency]
     year_plan = plan_year * ppy if kpi.to_date == "sum" else plan_year
     prev = observed.iloc[-2] if len(observed) > 1 else np.nan

@@ -26,7 +26,7 @@ __all__ = ["LEVELS", "NOT_MEASURED", "funnel", "kirkpatrick_ladder"]
 
 LEVELS: dict[int, str] = {1: "L1 reaction", 2: "L2 learning", 3: "L3 behaviour", 4: "L4 results", 5: "L5 ROI"}
 NOT_MEASURED = "not yet measured"
-_COLS = ["program_id", "level", "level_name", "measure", "value", "ci_low", "ci_high", "n", "unit", "definition", "status"]
+_COLS = ["program_id", "level", "level_name", "measure", "value", "ci_low", "ci_high", "people", "unit", "definition", "status"]
 
 
 def _tables(data: Any) -> dict[str, pd.DataFrame]:
@@ -70,14 +70,16 @@ def kirkpatrick_ladder(data: Any, *, att_by_program: pd.DataFrame | None = None,
     -------
     DataFrame
         One row per program and measure: program_id, level (1-5), level_name, measure,
-        value, ci_low, ci_high, n, unit, definition, status (``measured``, ``not yet
+        value, ci_low, ci_high, people (behind the value), unit, definition, status (``measured``, ``not yet
         measured``, ``too few to report``).
     """
     t = _tables(data)
     z = stats.norm.ppf(0.5 + level / 2)
     enr = t["enrollments"]
     comp = competency_change(t, level=level, min_group_size=min_group_size)
-    transfer = transfer_layer(dynamic_profile, t.get("followups"), level=level, min_group_size=min_group_size)
+    defs = t.get("kpi_definitions")
+    units = dict(zip(defs["kpi"].astype(str), defs["unit"].astype(str))) if defs is not None else None
+    transfer = transfer_layer(dynamic_profile, t.get("followups"), level=level, min_group_size=min_group_size, units=units)
     rows: list[dict[str, Any]] = []
 
     def add(p: str, lvl: int, measure: str, value: float, lo: float, hi: float, n: float, unit: str, definition: str, status: str | None = None) -> None:
@@ -86,7 +88,7 @@ def kirkpatrick_ladder(data: Any, *, att_by_program: pd.DataFrame | None = None,
             if np.isfinite(n) and n < min_group_size:
                 value, lo, hi, status = np.nan, np.nan, np.nan, "too few to report"
         rows.append({"program_id": p, "level": lvl, "level_name": LEVELS[lvl], "measure": measure, "value": value, "ci_low": lo, "ci_high": hi,
-                     "n": n, "unit": unit, "definition": definition, "status": status})
+                     "people": n, "unit": unit, "definition": definition, "status": status})
 
     for prog in t["programs"].itertuples(index=False):
         p = str(prog.program_id)
@@ -122,7 +124,7 @@ def kirkpatrick_ladder(data: Any, *, att_by_program: pd.DataFrame | None = None,
             a = tr[(tr["measure"] == "applied_share") & (tr["months_after"] == months)]
             if len(a):
                 a0 = a.iloc[0]
-                add(p, 3, f"applied at {months} months", float(a0["value"]), float(a0["ci_low"]), float(a0["ci_high"]), float(a0["n"]), "share",
+                add(p, 3, f"applied at {months} month{'s' if months != 1 else ''}", float(a0["value"]), float(a0["ci_low"]), float(a0["ci_high"]), float(a0["people"]), "share",
                     str(a0["definition"]))
         if not (tr["measure"] == "applied_share").any():
             add(p, 3, "applied on the job", np.nan, np.nan, np.nan, np.nan, "share", "no follow-ups in the dataset", NOT_MEASURED)
@@ -149,7 +151,8 @@ def kirkpatrick_ladder(data: Any, *, att_by_program: pd.DataFrame | None = None,
             r0 = roi.iloc[0]
             add(p, 5, "ROI", float(r0["roi_pct_median"]) / 100.0, float(r0["roi_pct_low"]) / 100.0, float(r0["roi_pct_high"]) / 100.0,
                 float(r0.get("participants", np.nan)), "share",
-                "(benefit - fully loaded cost) / cost, median and interval of its distribution (notebook 03)", status="measured")
+                "(benefit - fully loaded cost) / cost, median and interval of its distribution (notebook 03"
+                + (f": {r0['status']})" if isinstance(r0.get("status"), str) and r0.get("status") else ")"), status="measured")
         else:
             add(p, 5, "ROI", np.nan, np.nan, np.nan, np.nan, "share", "notebook 03's return on investment", NOT_MEASURED)
     return pd.DataFrame(rows, columns=_COLS)
@@ -159,12 +162,13 @@ def funnel(data: Any, *, min_group_size: int = 5, satisfied: float = 4.0) -> pd.
     """People reaching each of levels 1-3 per program, as counts and shares of the trainees.
 
     Stages: trainees (people with a run), satisfied (a reaction score >= ``satisfied``),
-    passed (a run with the exam passed), applied (a follow-up saying they applied it).
+    passed (a run with the exam passed), applied (a follow-up saying they applied it); a
+    stage whose column or table the dataset lacks is left out.
 
     Returns
     -------
     DataFrame
-        program_id, stage, level, n, share (of the program's trainees), definition. Stages
+        program_id, stage, level, people, share (of the program's trainees), definition. Stages
         of fewer than ``min_group_size`` people are blanked; ``applied`` is absent without
         follow-ups.
     """
@@ -174,18 +178,18 @@ def funnel(data: Any, *, min_group_size: int = 5, satisfied: float = 4.0) -> pd.
     rows = []
     for p, e in enr.groupby("program_id", sort=True):
         people = e["employee_id"].nunique()
-        stages = [
-            ("trainees", 0, people, "people who started a run"),
-            ("satisfied (L1)", 1, e.loc[pd.to_numeric(e.get("reaction_score"), errors="coerce") >= satisfied, "employee_id"].nunique(),
-             f"people with a reaction score of {satisfied:g} or more"),
-            ("passed the exam (L2)", 2, e.loc[e["exam_passed"].astype("boolean").fillna(False).astype(bool), "employee_id"].nunique(),
-             "people with a run whose exam they passed"),
-        ]
+        stages = [("trainees", 0, people, "people who started a run")]
+        if "reaction_score" in e.columns:
+            happy = pd.to_numeric(e["reaction_score"], errors="coerce") >= satisfied
+            stages.append(("satisfied (L1)", 1, e.loc[happy.to_numpy(), "employee_id"].nunique(), f"people with a reaction score of {satisfied:g} or more"))
+        if "exam_passed" in e.columns:
+            ok = e["exam_passed"].astype("boolean").fillna(False).astype(bool)
+            stages.append(("passed the exam (L2)", 2, e.loc[ok.to_numpy(), "employee_id"].nunique(), "people with a run whose exam they passed"))
         if fu is not None and len(fu):
             f = fu[(fu["program_id"] == p) & fu["applied"].astype("boolean").fillna(False).astype(bool)]
             stages.append(("applied on the job (L3)", 3, f["employee_id"].nunique(), "people a follow-up found applying the training"))
         for stage, lvl, n, definition in stages:
             small = n < min_group_size
-            rows.append({"program_id": str(p), "stage": stage, "level": lvl, "n": np.nan if small else float(n),
+            rows.append({"program_id": str(p), "stage": stage, "level": lvl, "people": np.nan if small else float(n),
                          "share": np.nan if small else n / people if people else np.nan, "definition": definition})
-    return pd.DataFrame(rows, columns=["program_id", "stage", "level", "n", "share", "definition"])
+    return pd.DataFrame(rows, columns=["program_id", "stage", "level", "people", "share", "definition"])

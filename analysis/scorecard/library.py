@@ -42,7 +42,7 @@ import yaml
 from analysis.formula import Formula, FormulaError, parse_formula
 
 __all__ = [
-    "AGGREGATIONS", "DEFAULT_LIBRARY", "DIRECTIONS", "FREQUENCIES", "PERSPECTIVES", "TDRP_GROUPS",
+    "AGGREGATIONS", "DEFAULT_LIBRARY", "DIRECTIONS", "FREQUENCIES", "PERSPECTIVE_LABELS", "PERSPECTIVES", "TDRP_GROUPS",
     "Aggregate", "Kpi", "KpiLibrary", "LibraryIssue", "load_library",
 ]
 
@@ -50,6 +50,10 @@ __all__ = [
 DEFAULT_LIBRARY = Path(__file__).resolve().parents[1] / "kpi_library.yaml"
 #: Balanced-scorecard perspectives (Kaplan & Norton 1992), in display order.
 PERSPECTIVES: tuple[str, ...] = ("financial", "customer", "internal_process", "learning_growth")
+#: Display names of the perspectives.
+PERSPECTIVE_LABELS: dict[str, str] = {
+    "financial": "Financial", "customer": "Customer", "internal_process": "Internal process", "learning_growth": "Learning & growth",
+}
 #: Talent Development Reporting principles measure groups, in display order.
 TDRP_GROUPS: tuple[str, ...] = ("efficiency", "effectiveness", "outcome")
 DIRECTIONS: tuple[str, ...] = ("higher", "lower")

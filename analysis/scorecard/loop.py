@@ -23,9 +23,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["METRICS", "TRANSFER_MONTHS", "competency_change", "outcome_layer", "process_layer", "transfer_layer", "wilson_interval"]
+__all__ = ["COMPETENCY_WINDOWS", "METRICS", "TRANSFER_MONTHS", "competency_change", "competency_change_by_months", "outcome_layer", "process_layer", "transfer_layer", "wilson_interval"]
 
 TRANSFER_MONTHS: tuple[int, ...] = (1, 3, 6)
+#: Display names of the transfer layer's measures.
+TRANSFER_MEASURES: dict[str, str] = {
+    "kpi_change_vs_comparison": "KPI change vs comparison group", "competency_change_vs_comparison": "Target competency vs comparison group",
+    "applied_share": "Applied on the job", "manager_rating": "Manager rating",
+}
 
 #: metric -> (layer, label, unit, definition). One agreed definition per metric.
 METRICS: dict[str, tuple[str, str, str, str]] = {
@@ -119,9 +124,9 @@ def _layer(data: Any, layer: Sequence[str], by: Sequence[str], min_group_size: i
                 continue
             small = n < min_group_size
             rows.append({**dict(zip(by, key)), "layer": lay, "metric": name, "label": label, "value": np.nan if small else value,
-                         "n": n, "unit": unit, "definition": definition,
+                         "runs": n, "unit": unit, "definition": definition,
                          "note": f"suppressed: fewer than {min_group_size} runs" if small and n > 0 else ("no runs" if n == 0 else "")})
-    return pd.DataFrame(rows, columns=[*by, "layer", "metric", "label", "value", "n", "unit", "definition", "note"])
+    return pd.DataFrame(rows, columns=[*by, "layer", "metric", "label", "value", "runs", "unit", "definition", "note"])
 
 
 def process_layer(data: Any, by: Sequence[str] = ("program_id",), *, min_group_size: int = 5) -> pd.DataFrame:
@@ -139,8 +144,8 @@ def process_layer(data: Any, by: Sequence[str] = ("program_id",), *, min_group_s
     Returns
     -------
     DataFrame
-        One row per group and metric: the ``by`` columns, layer, metric, label, value, n
-        (runs behind it), unit, definition, note.
+        One row per group and metric: the ``by`` columns, layer, metric, label, value, runs
+        (behind it), unit, definition, note.
     """
     return _layer(data, ("process",), by, min_group_size)
 
@@ -182,28 +187,14 @@ def competency_change(data: Any, *, level: float = 0.95, min_group_size: int = 5
     t = _tables(data)
     cols = ["program_id", "competency", "trainee_change", "trainee_se", "comparison_change", "change_vs_comparison", "se", "ci_low", "ci_high",
             "n_trainees", "n_comparison", "definition"]
-    ass = t.get("assessments")
-    if ass is None or len(ass) == 0:
+    if t.get("assessments") is None or len(t["assessments"]) == 0:
         return pd.DataFrame(columns=cols)
-    emp = t["employees"].set_index("employee_id")
-    enr = t["enrollments"]
     z = stats.norm.ppf(0.5 + level / 2)
     rows = []
     for prog in t["programs"].itertuples(index=False):
         comp = prog.target_competency
-        a = ass[ass["competency"] == comp].sort_values(["employee_id", "assessed_on"], kind="stable")
-        mine = enr[enr["program_id"] == prog.program_id].sort_values(["employee_id", "start_date"], kind="stable").drop_duplicates("employee_id")
-        roles = set(emp.loc[mine["employee_id"], "role"]) if len(mine) else set()
-        first = mine.set_index("employee_id")
-        a = a.merge(first[["start_date", "end_date"]], left_on="employee_id", right_index=True, how="left")
-        trained = a[a["start_date"].notna()]
-        before = trained[trained["assessed_on"] < trained["start_date"]].groupby("employee_id")["score"].last()
-        after = trained[trained["end_date"].notna() & (trained["assessed_on"] > trained["end_date"])].groupby("employee_id")["score"].first()
-        d1 = (after - before).dropna()
-        never = a[a["start_date"].isna() & a["employee_id"].map(emp["role"]).isin(roles)]
-        g = never.groupby("employee_id")["score"]
-        cnt = g.size()
-        d0 = (g.last() - g.first())[cnt >= 2]
+        trainees, comparison = _competency_changes(t, prog.program_id, comp)
+        d1, d0 = trainees["change"], comparison
         n1, n0 = len(d1), len(d0)
         if n1 < min_group_size or n0 < min_group_size:
             est = se = np.nan
@@ -221,8 +212,74 @@ def competency_change(data: Any, *, level: float = 0.95, min_group_size: int = 5
     return pd.DataFrame(rows, columns=cols)
 
 
+def _band(row: pd.Series) -> str:
+    band = str(row.get("band", "") or "")
+    return "95% band that holds for all months at once" if band.startswith("uniform") else "95% interval"
+
+
+def _competency_changes(t: dict[str, pd.DataFrame], program_id: str, comp: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Per trainee: change of ``comp`` across the program's first run and months from its end to the
+    assessment after it; per same-role colleague never trained in it: first-to-last change."""
+    ass, emp, enr = t["assessments"], t["employees"].set_index("employee_id"), t["enrollments"]
+    a = ass[ass["competency"] == comp].sort_values(["employee_id", "assessed_on"], kind="stable")
+    mine = enr[enr["program_id"] == program_id].sort_values(["employee_id", "start_date"], kind="stable").drop_duplicates("employee_id")
+    roles = set(emp.loc[mine["employee_id"], "role"]) if len(mine) else set()
+    first = mine.set_index("employee_id")
+    a = a.merge(first[["start_date", "end_date"]], left_on="employee_id", right_index=True, how="left")
+    trained = a[a["start_date"].notna()]
+    before = trained[trained["assessed_on"] < trained["start_date"]].groupby("employee_id")["score"].last()
+    post = trained[trained["end_date"].notna() & (trained["assessed_on"] > trained["end_date"])].groupby("employee_id")[["score", "assessed_on", "end_date"]].first()
+    changes = pd.DataFrame({"change": post["score"] - before.reindex(post.index),
+                            "months_after": (post["assessed_on"] - post["end_date"]).dt.days / (365.25 / 12)}).dropna()
+    never = a[a["start_date"].isna() & a["employee_id"].map(emp["role"]).isin(roles)]
+    g = never.groupby("employee_id")["score"]
+    comparison = (g.last() - g.first())[g.size() >= 2]
+    return changes, comparison
+
+
+#: Months after training -> (lower, upper] months between the end of training and the assessment after it.
+COMPETENCY_WINDOWS: dict[int, tuple[float, float]] = {1: (0.0, 2.0), 3: (2.0, 4.5), 6: (4.5, 9.0)}
+
+
+def competency_change_by_months(data: Any, *, windows: dict[int, tuple[float, float]] | None = None, level: float = 0.95,
+                                min_group_size: int = 5) -> pd.DataFrame:
+    """Target-competency change against the comparison group, by time from training to the assessment.
+
+    Trainees are grouped by the months from the end of their first run to the first
+    assessment after it (``windows``: about 1, 3 and 6 months); each group's mean change
+    minus the mean change of same-role colleagues never trained in the program (as in
+    :func:`competency_change`).
+
+    Returns
+    -------
+    DataFrame
+        program_id, competency, months_after, change_vs_comparison, se, ci_low, ci_high,
+        n_trainees, n_comparison. Groups below ``min_group_size`` have no estimate.
+    """
+    t = _tables(data)
+    cols = ["program_id", "competency", "months_after", "change_vs_comparison", "se", "ci_low", "ci_high", "n_trainees", "n_comparison"]
+    if t.get("assessments") is None or len(t["assessments"]) == 0:
+        return pd.DataFrame(columns=cols)
+    z = stats.norm.ppf(0.5 + level / 2)
+    rows = []
+    for prog in t["programs"].itertuples(index=False):
+        changes, d0 = _competency_changes(t, prog.program_id, prog.target_competency)
+        for m, (lo, hi) in (windows or COMPETENCY_WINDOWS).items():
+            d1 = changes.loc[(changes["months_after"] > lo) & (changes["months_after"] <= hi), "change"]
+            n1, n0 = len(d1), len(d0)
+            if n1 < min_group_size or n0 < min_group_size:
+                est = se = np.nan
+            else:
+                est = float(d1.mean() - d0.mean())
+                se = float(np.sqrt((d1.var(ddof=1) if n1 > 1 else np.nan) / n1 + d0.var(ddof=1) / n0))
+            rows.append({"program_id": prog.program_id, "competency": prog.target_competency, "months_after": m, "change_vs_comparison": est,
+                         "se": se, "ci_low": est - z * se, "ci_high": est + z * se, "n_trainees": n1, "n_comparison": n0})
+    return pd.DataFrame(rows, columns=cols)
+
+
 def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame | None = None, *,
-                   months: Sequence[int] = TRANSFER_MONTHS, level: float = 0.95, min_group_size: int = 5) -> pd.DataFrame:
+                   months: Sequence[int] = TRANSFER_MONTHS, level: float = 0.95, min_group_size: int = 5,
+                   units: dict[str, str] | None = None, competency: pd.DataFrame | None = None) -> pd.DataFrame:
     """KPI change and application 1, 3 and 6 months after training, against the comparison group.
 
     Parameters
@@ -241,16 +298,21 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
         Coverage of the application share's Wilson interval.
     min_group_size : int
         Follow-ups of fewer trainees than this are blanked.
+    units : dict, optional
+        KPI -> unit (``kpi_definitions``), for the KPI rows' unit (default: the KPI's name).
+    competency : DataFrame, optional
+        :func:`competency_change_by_months` output: adds the target competency's change
+        against the comparison group at each month (``competency_change_vs_comparison``).
 
     Returns
     -------
     DataFrame
         One row per program, month and measure (``kpi_change_vs_comparison``,
-        ``applied_share``, ``manager_rating``): program_id, months_after, measure, value,
-        ci_low, ci_high, n, unit, definition, status (``measured`` / ``not yet measured``).
+        ``competency_change_vs_comparison``, ``applied_share``, ``manager_rating``): program_id, months_after, measure, label, value,
+        ci_low, ci_high, people, unit, definition, status (``measured`` / ``not yet measured``).
     """
     rows: list[dict[str, Any]] = []
-    programs: list[str] = []
+    programs: list[str] = list(dict.fromkeys(competency["program_id"].astype(str))) if competency is not None and len(competency) else []
     if dynamic_profile is not None and len(dynamic_profile):
         programs += list(dict.fromkeys(dynamic_profile["program_id"].astype(str)))
     if followups is not None and len(followups):
@@ -264,25 +326,35 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
             if len(d):
                 r = d.iloc[0]
                 rows.append({"program_id": p, "months_after": m, "measure": "kpi_change_vs_comparison", "value": float(r["att"]),
-                             "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]), "n": np.nan, "unit": str(r.get("kpi", "")),
-                             "definition": f"effect on {r.get('kpi', 'the KPI')} {m} month(s) after the training month against employees not "
-                                           "trained (notebook 02's event-time effect, pointwise 95% interval)", "status": "measured"})
+                             "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]), "people": np.nan,
+                             "unit": (units or {}).get(str(r.get("kpi", "")), str(r.get("kpi", ""))),
+                             "definition": f"effect on {r.get('kpi', 'the KPI')} {m} month{'s' if m != 1 else ''} after the training month against employees not "
+                                           f"trained (notebook 02's event-time effect; {_band(r)})", "status": "measured"})
             else:
                 rows.append({"program_id": p, "months_after": m, "measure": "kpi_change_vs_comparison", "value": np.nan, "ci_low": np.nan,
-                             "ci_high": np.nan, "n": np.nan, "unit": "", "definition": "effect on the KPI against the comparison group",
+                             "ci_high": np.nan, "people": np.nan, "unit": "", "definition": "effect on the KPI against the comparison group",
                              "status": "not yet measured"})
+            if competency is not None and len(competency):
+                c = competency[(competency["program_id"].astype(str) == p) & (competency["months_after"] == m)]
+                if len(c):
+                    c0 = c.iloc[0]
+                    ok = bool(np.isfinite(c0["change_vs_comparison"]))
+                    rows.append({"program_id": p, "months_after": m, "measure": "competency_change_vs_comparison",
+                                 "value": c0["change_vs_comparison"], "ci_low": c0["ci_low"], "ci_high": c0["ci_high"], "people": float(c0["n_trainees"]),
+                                 "unit": "points", "definition": f"change of {c0['competency']} for trainees assessed about {m} month{'s' if m != 1 else ''} "
+                                 "after training, minus the change of same-role colleagues not trained (95% interval)",
+                                 "status": "measured" if ok else "too few to report"})
             if followups is None or not len(followups):
                 continue
             f = followups[(followups["program_id"].astype(str) == p) & (followups["months_after"] == m)]
-            n = len(f)
             applied = f["applied"].astype("boolean")
             k = int(applied.fillna(False).sum())
             n_app = int(applied.notna().sum())
             lo, hi = wilson_interval(k, n_app, level)
             small = n_app < min_group_size
             rows.append({"program_id": p, "months_after": m, "measure": "applied_share", "value": np.nan if small else k / n_app if n_app else np.nan,
-                         "ci_low": np.nan if small else lo, "ci_high": np.nan if small else hi, "n": n_app, "unit": "share",
-                         "definition": f"trainees who say (and whose manager confirms) they have applied the training, at the {m}-month follow-up",
+                         "ci_low": np.nan if small else lo, "ci_high": np.nan if small else hi, "people": n_app, "unit": "share",
+                         "definition": f"trainees the follow-up found applying the training on the job, at the {m}-month follow-up",
                          "status": "measured" if not small else "too few to report"})
             r = pd.to_numeric(f.get("manager_rating", pd.Series(dtype=float)), errors="coerce").dropna()
             se = float(r.std(ddof=1) / np.sqrt(len(r))) if len(r) > 1 else np.nan
@@ -290,7 +362,8 @@ def transfer_layer(dynamic_profile: pd.DataFrame | None, followups: pd.DataFrame
             small = len(r) < min_group_size
             rows.append({"program_id": p, "months_after": m, "measure": "manager_rating", "value": np.nan if small else float(r.mean()),
                          "ci_low": np.nan if small else float(r.mean()) - zq * se, "ci_high": np.nan if small else float(r.mean()) + zq * se,
-                         "n": len(r), "unit": "points (1-5)", "definition": f"mean manager rating of on-the-job use at the {m}-month follow-up",
+                         "people": len(r), "unit": "points (1-5)", "definition": f"mean manager rating of on-the-job use at the {m}-month follow-up",
                          "status": "measured" if not small else "too few to report"})
-            del n
-    return pd.DataFrame(rows, columns=["program_id", "months_after", "measure", "value", "ci_low", "ci_high", "n", "unit", "definition", "status"])
+    out = pd.DataFrame(rows, columns=["program_id", "months_after", "measure", "value", "ci_low", "ci_high", "people", "unit", "definition", "status"])
+    out.insert(3, "label", out["measure"].map(TRANSFER_MEASURES))
+    return out

@@ -1,0 +1,102 @@
+"""How long the sample report takes: ``make report`` warm, notebook 02 alone, and its parts.
+
+Usage::
+
+    .venv/bin/python benchmarks/report_speed.py                 # whole run + 02 alone, 2 warm repeats each
+    .venv/bin/python benchmarks/report_speed.py --parts-only    # evaluate_program's parts only (no notebooks)
+
+It times, each in a fresh process after one untimed warm-up run (so the imports and
+the kernel start are warm, as on a second ``make report``):
+
+* ``python -m analysis run --data data/sample`` (every notebook), and
+* ``python -m analysis run --data data/sample --only 02``,
+
+and, in this process, ``evaluate_programs`` on the sample with notebook 02's options,
+with the seconds of each part (``ProgramEvaluation.timings``). Wall-clock and CPU seconds
+(children included) are given, with the load average: on a shared machine the CPU time is
+the steadier number. Output: ``benchmarks/results/report_speed.md`` (``--out`` to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _report import markdown_table  # noqa: E402
+
+
+def _child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def time_run(args: list[str], repeats: int) -> dict[str, float]:
+    """Fastest wall time (and its CPU time) of ``python -m analysis run ...`` after a warm-up."""
+    best_wall, best_cpu = float("inf"), float("nan")
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "analysis", "run", "--data", str(ROOT / "data" / "sample"), "--out", out, *args]
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)  # warm-up
+        for _ in range(repeats):
+            c0, t0 = _child_cpu(), time.perf_counter()
+            subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+            wall, cpu = time.perf_counter() - t0, _child_cpu() - c0
+            if wall < best_wall:
+                best_wall, best_cpu = wall, cpu
+    return {"wall_s": best_wall, "cpu_s": best_cpu}
+
+
+def time_parts() -> pd.DataFrame:
+    """Seconds of each part of evaluate_program per sample program (notebook 02's options)."""
+    from analysis.attribution import EvaluationOptions, evaluate_programs
+    from analysis.data import load_dataset
+
+    ds = load_dataset(ROOT / "data" / "sample")
+    opt = EvaluationOptions(n_boot=999, seed=7)
+    t0, c0 = time.perf_counter(), time.process_time()
+    report = evaluate_programs(ds, None, opt)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    rows = []
+    for pid, ev in report.results.items():
+        row = {"program": pid, **{k: round(v, 2) for k, v in ev.timings.items()}}
+        row["total"] = round(sum(ev.timings.values()), 2)
+        rows.append(row)
+    rows.append({"program": "all (wall / cpu)", "total": f"{wall:.1f} / {cpu:.1f}"})
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--parts-only", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "report_speed.md"))
+    args = parser.parse_args(argv)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    lines = [f"# Sample report speed at {commit}", "",
+             f"Load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores.", ""]
+    if not args.parts_only:
+        runs = pd.DataFrame([
+            {"what": "make report (python -m analysis run --data data/sample)", **time_run([], args.repeats)},
+            {"what": "notebook 02 alone (--only 02)", **time_run(["--only", "02"], args.repeats)},
+        ])
+        lines += ["## Warm runs (fastest of the repeats, after a warm-up)", "", markdown_table(runs), ""]
+    parts = time_parts()
+    lines += ["## evaluate_program parts, seconds (in-process, sample, 999 draws)", "", markdown_table(parts.astype(object).where(parts.notna(), "")), ""]
+    lines.append(f"Load average at end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    Path(args.out).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""A public staggered panel nobody here generated, dressed as HR exports, through ``python -m analysis run``.
+
+R ``did``'s ``mpdta`` (500 US counties, 2003-2007; 191 counties first treated in 2004,
+2006 or 2007) becomes: counties = employees, years = consecutive months from 2024-01,
+the minimum-wage rise = a training program, log teen employment = a KPI; every file,
+column and code under the user's own names through a ``mapping.yaml``.
+
+Reference numbers, the R ``did`` package (Callaway & Sant'Anna; "Introduction to DiD
+with multiple time periods" vignette, did >= 2.1)::
+
+    att_gt(yname = "lemp", gname = "first.treat", idname = "countyreal", tname = "year",
+           xformla = ~1, data = mpdta, control_group = "nevertreated") |> aggte("simple")
+    # ATT -0.0400; standard error about 0.0115-0.012 (R's default multiplier bootstrap
+    # varies with its seed; the analytic influence-function SE is 0.0120)
+
+The data file lives outside the project (``../shared/data/mpdta.csv``); without it this
+module skips and says why.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MPDTA = ROOT.parent / "shared" / "data" / "mpdta.csv"
+R_DID_SIMPLE = -0.0400
+TEXTBOOK = "Callaway-Sant'Anna, no controls, every training month as it is"
+
+pytestmark = pytest.mark.skipif(
+    not MPDTA.exists(), reason=f"mpdta reference data not found at {MPDTA} (shared/ is not part of the kit's repository)"
+)
+
+MAPPING = """files:
+  employees: counties.csv
+  kpi_definitions: measures.csv
+  programs: policies.csv
+  enrollments: adoptions.csv
+  kpi_monthly: outcomes.csv
+columns:
+  employees: {county: employee_id, sector: department, kind: role, area: region, since: hire_date}
+  kpi_definitions: {measure: kpi, measured_in: unit, up_is_good: higher_is_better, worth: value_per_unit}
+  programs: {policy: program_id, title: name, family: category, aim: target_competency, measure: kpi, hours: duration_hours}
+  enrollments: {county: employee_id, policy: program_id, state_of: status, from: start_date, to: end_date}
+  kpi_monthly: {county: employee_id, period_start: month, measure: kpi, level: value}
+values:
+  enrollments:
+    status: {done: completed}
+"""
+
+
+def _write_hr_exports(folder: Path) -> Path:
+    m = pd.read_csv(MPDTA)
+    years = sorted(m["year"].unique())
+    month_of = {y: f"2024-{i + 1:02d}-01" for i, y in enumerate(years)}
+    folder.mkdir(parents=True, exist_ok=True)
+    counties = m.drop_duplicates("countyreal")
+    pd.DataFrame({"county": "C" + counties["countyreal"].astype(str), "sector": "Counties", "kind": "County",
+                  "area": "US", "since": "2000-01-01"}).to_csv(folder / "counties.csv", index=False)
+    pd.DataFrame({"measure": ["lemp"], "measured_in": ["log points"], "up_is_good": ["true"], "worth": [1.0]}).to_csv(
+        folder / "measures.csv", index=False)
+    pd.DataFrame({"policy": ["MW"], "title": ["Minimum wage rise"], "family": ["policy"], "aim": ["wages"],
+                  "measure": ["lemp"], "hours": [1.0]}).to_csv(folder / "policies.csv", index=False)
+    treated = counties[counties["first.treat"] > 0]
+    start = treated["first.treat"].map(month_of)
+    pd.DataFrame({"county": "C" + treated["countyreal"].astype(str), "policy": "MW", "state_of": "done",
+                  "from": start.str.replace("-01$", "-02", regex=True),
+                  "to": start.str.replace("-01$", "-20", regex=True)}).to_csv(folder / "adoptions.csv", index=False)
+    pd.DataFrame({"county": "C" + m["countyreal"].astype(str), "period_start": m["year"].map(month_of),
+                  "measure": "lemp", "level": m["lemp"]}).to_csv(folder / "outcomes.csv", index=False)
+    (folder / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mpdta_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = _write_hr_exports(tmp_path_factory.mktemp("mpdta") / "mpdta_hr")
+    out = tmp_path_factory.mktemp("reports")
+    params = out / "params.yaml"
+    params.write_text("notebooks:\n  02_training_attribution: {n_boot: 199}\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "run", "--data", str(data), "--only", "02", "--out", str(out),
+         "--params", str(params)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    tables = sorted(out.glob("*/tables"))
+    assert tables, done.stdout
+    return tables[-1]
+
+
+def test_page_accounts_for_all_191_trainees(mpdta_run: Path) -> None:
+    acc = pd.read_csv(mpdta_run / "02_training_attribution__accounting.csv")
+    total = acc[acc["group"] == "all trainees"].iloc[0]
+    assert total["trainees"] == 191
+    per_month = acc[acc["group"] == "trainees"].set_index("training_month")
+    assert per_month["trainees"].to_dict() == {"2024-02": 20, "2024-04": 40, "2024-05": 131}
+    assert (per_month["used"] + per_month["set_aside"] == per_month["trainees"]).all()
+    att = pd.read_csv(mpdta_run / "02_training_attribution__att_by_program.csv").iloc[0]
+    assert att["n_trainees"] == total["used"] and att["n_trainees_all"] == 191
+
+
+def test_unconditional_row_is_r_did(mpdta_run: Path) -> None:
+    ladder = pd.read_csv(mpdta_run / "02_training_attribution__MW_ladder.csv").set_index("rung")
+    row = ladder.loc[TEXTBOOK]
+    assert round(row["estimate"], 4) == R_DID_SIMPLE
+    assert 0.0110 <= row["se"] <= 0.0125
+    assert row["trainees"] == 191
