@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= data/sample
 
-.PHONY: report test lab sample lock bench screenshots clean-venv
+.PHONY: report test lab sample notebooks lock bench screenshots clean-venv
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
