@@ -8,6 +8,7 @@ a number the report states.
 from __future__ import annotations
 
 import textwrap
+import warnings
 from collections.abc import Mapping
 
 import matplotlib.dates as mdates
@@ -68,8 +69,14 @@ def month_axis(ax: Axes, first: pd.Timestamp, last: pd.Timestamp, *, centred: bo
 
 
 def finish(fig: Figure) -> Figure:
-    """Lay out a figure and detach it from pyplot, so a notebook shows it exactly once."""
-    fig.tight_layout()
+    """Lay out a figure and detach it from pyplot, so a notebook shows it exactly once.
+
+    When long labels leave tight_layout no room it keeps the default margins; its warning
+    (a source path and line) would otherwise print on the reader's page.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tight layout not applied", category=UserWarning)
+        fig.tight_layout()
     plt.close(fig)
     return fig
 
