@@ -31,6 +31,9 @@ lab: $(STAMP)  ## JupyterLab on the kit
 sample: $(STAMP)  ## regenerate data/sample (2000 employees x 24 months, seed 7)
 	$(PY) -m analysis sample --employees 2000 --months 24 --seed 7 --out data/sample
 
+notebooks: $(STAMP)  ## re-execute the committed notebooks in place on data/sample, in name (= dependency) order, so nbval holds them
+	cd notebooks && for nb in *.ipynb; do echo "executing $$nb"; ../$(PY) -c "import sys, papermill as pm; from analysis.pipeline import ThisInterpreterKernelManager as K; pm.execute_notebook(sys.argv[1], sys.argv[1], kernel_name='python3', progress_bar=False, kernel_manager_class=K)" $$nb || exit 1; done
+
 lock: $(STAMP)  ## regenerate the lock files from pyproject.toml
 	$(PY) -m pip install --quiet uv
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock

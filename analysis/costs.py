@@ -123,6 +123,16 @@ class CostTable:
         """Fully loaded cost per person who started."""
         return self.table["per_participant"]
 
+    @property
+    def by_category(self) -> pd.DataFrame:
+        """For display: one row per Phillips category (then total and per head), one column per program."""
+        rows = [*COST_CATEGORIES, "total", "per_participant", "per_completer"]
+        out = self.table[rows].T
+        out.index = [r.replace("_", " ").capitalize() for r in rows]
+        out.index.name = "cost"
+        out.columns = [str(c) for c in out.columns]
+        return out
+
     def tidy(self) -> pd.DataFrame:
         """One row per program: program_id, the categories, total, participants, completers, per head."""
         return self.table.reset_index()

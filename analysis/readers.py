@@ -150,6 +150,11 @@ EMPTY = "the file is empty (no header, no rows); expected a header and at least 
 def _read_csv(data: bytes, file: str) -> RawTable:
     if not data.strip():
         raise ReadError(EMPTY)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ReadError(
+            "is UTF-16 text (what Excel writes as 'Unicode Text'), not UTF-8 CSV; "
+            "save it from Excel as 'CSV UTF-8 (comma delimited)', or convert it, e.g. `iconv -f UTF-16 -t UTF-8`"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1317,6 +1317,9 @@ N(0, 0.5²), clipped to 1–5.
   κ · weight · mean true gap, the KPI units each costs a person) and `needs` (per program, staff
   employed at the panel end whose true gap in the target competency exceeds 0.5 at their latest
   assessment, and at the panel end). `region_rollout_period`: first open month of each region.
+- `roi.programs.<id>`: the true ROI % under notebook 03's default rules (everyone who started × the true
+  `att_event_time` over months 0 … benefit_months−1 × value_per_unit, against every cost row), with the true
+  benefit, cost and participants.
 - `scorecard.programs.<id>`: completion and exam pass rates of every run, the true probability of
   having applied the training at the 1/3/6-month follow-ups (mean over those followed up) and
   the true KPI change at those months (`att_event_time`).

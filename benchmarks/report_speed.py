@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         ])
         lines += ["## Warm runs (fastest of the repeats, after a warm-up)", "", markdown_table(runs), ""]
     parts = time_parts()
-    lines += ["## evaluate_program parts, seconds (in-process, sample, 999 draws)", "", markdown_table(parts.fillna("")), ""]
+    lines += ["## evaluate_program parts, seconds (in-process, sample, 999 draws)", "", markdown_table(parts.astype(object).where(parts.notna(), "")), ""]
     lines.append(f"Load average at end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
     text = "\n".join(lines) + "\n"
     print(text)

@@ -142,6 +142,8 @@ def test_nul_bytes_xls_and_zip_are_refused_by_their_bytes(tiny_dataset_dir: Path
     path.write_bytes(path.read_bytes().replace(b"P02", b"P\x0002"))
     err = _refused(tiny_dataset_dir)
     assert err.table == "programs" and "NUL byte" in str(err) and "file line 3" in str(err)
+    path.write_bytes(TINY_TABLES["programs"].replace(",", "\t").encode("utf-16"))
+    assert "is UTF-16 text (what Excel writes as 'Unicode Text')" in str(_refused(tiny_dataset_dir))
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
     assert "Excel 97-2003 workbook (.xls)" in str(_refused(tiny_dataset_dir))
     buffer = io.BytesIO()

@@ -7,9 +7,8 @@ zero gap), plus a weighted gap index per employee and group summaries.
 
 Sources (test, manager, 360, self) are combined with stated weights. Where a person has a test
 score and another source for the same competency, :func:`source_calibration` estimates the
-other source's offset and spread against the test (no direction is assumed: in Zell & Krizan's
-2014 synthesis and in adaptive-test comparisons people err both ways), and calibrated levels
-are an option.
+other source's offset and spread against the test (no direction is assumed: self-ratings err
+both ways, Zell & Krizan 2014), and calibrated levels are an option.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import pandas as pd
 from analysis.contract import TABLES
 from analysis.formula import FormulaError, evaluate, parse_formula
 from analysis.scorecard.library import PERSPECTIVES, TDRP_GROUPS, Aggregate, Kpi, KpiLibrary, LibraryIssue, load_library
-from analysis.scorecard.tdrp import forecast_period_end, period_to_date, status, trend
+from analysis.scorecard.tdrp import PERIODS_PER_YEAR, forecast_period_end, period_to_date, status, trend
 
 __all__ = ["DEFAULT_DATE_COLUMNS", "ROLES", "ScorecardResult", "compute_aggregate", "compute_scorecard", "period_labels", "scorecard_periods"]
 
@@ -509,8 +509,6 @@ def _columns(kpi: Kpi, values: pd.Series, targets: pd.Series, state: str, *, on_
     tr = trend(series, kpi.higher_is_better, level=level)
     fc = forecast_period_end(series.loc[:last_p], kpi.frequency, kpi.to_date, level=level)
     plan_year = targets.loc[:last_p].ffill().iloc[-1] if targets.notna().any() else np.nan
-    from analysis.scorecard.tdrp import PERIODS_PER_YEAR
-
     ppy = PERIODS_PER_YEAR[kpi.frequency]
     year_plan = plan_year * ppy if kpi.to_date == "sum" else plan_year
     prev = observed.iloc[-2] if len(observed) > 1 else np.nan
