@@ -162,9 +162,6 @@ NOT_YET_CONVERTED: dict[str, str] = {
     "01_gap_analysis": "prints its parameters as Python literals (ctx.print_parameters: 'source_weights = None', "
     "'calibrate = False'; use ctx.show_parameters) and shows a 20-column table 1,159 px wide in a 1,090 px page "
     "(show fewer columns with show_table(columns=...))",
-    "02_training_attribution": "prints its parameters as Python literals (ctx.print_parameters: 'programs = None', "
-    "'heterogeneity = True'; use ctx.show_parameters)",
-    "04_scorecard": "prints its parameters as Python literals (ctx.print_parameters: 'compute_upstream = False'; use ctx.show_parameters)",
 }
 PAGES = ["index", *sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")), "../index"]
 
