@@ -411,7 +411,7 @@ class Table:
         styler = styler.format(escape="html").format_index(escape="html", axis=1)
         # wide tables get a smaller type and tighter cells so they fit a 1280 px page
         ncols = shown.shape[1]
-        size, pad, head = ("0.85rem", "0.25rem 0.6rem", "11em") if ncols <= 8 else (("0.8rem", "0.2rem 0.4rem", "9em") if ncols <= 12 else ("0.72rem", "0.2rem 0.25rem", "7em"))
+        size, pad, head = ("0.85rem", "0.25rem 0.6rem", "11em") if ncols <= 7 else (("0.8rem", "0.2rem 0.4rem", "9em") if ncols <= 10 else ("0.72rem", "0.2rem 0.25rem", "7em"))
         styler = styler.set_table_attributes('class="kit-table"').set_table_styles([
             {"selector": "", "props": f"border-collapse: collapse; font-size: {size}; table-layout: auto; margin: 0.4rem 0 1rem 0; max-width: 100%;"},
             {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; padding: 0.2rem 0;"},

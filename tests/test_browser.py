@@ -34,9 +34,9 @@ INSTALL = (
     "(`sudo apt-get install -y chromium`; .ci/run does this) or point $CHROMIUM at a Chrome/Chromium executable."
 )
 #: Python reprs a reader must never see. Case-sensitive whole words; ``None``/``True``/``False`` followed by a
-#: space and a lower-case word are English ("None of the programs", "True effect (sample data)"), a repr is
-#: not (``programs = None``, a cell that says ``True``).
-REPR = re.compile(r"\b(None|True|False)\b(?! [a-z])|\b(NaN|NaT|nan)\b|<NA>|array\(|dtype|Timestamp\(|<pandas\.|object at 0x")
+#: space and a word are English ("None of the programs", "True ROI (sample data)"), a repr is not
+#: (``programs = None``, ``[True, False]``, a cell that says ``True``).
+REPR = re.compile(r"\b(None|True|False)\b(?! [A-Za-z(])|\b(NaN|NaT|nan)\b|<NA>|array\(|dtype|Timestamp\(|<pandas\.|object at 0x")
 
 
 def chromium_executable() -> str | None:
@@ -82,9 +82,13 @@ _PROBLEMS_JS = r"""
 
 _TEXT_JS = r"""
 () => {
-  const body = document.body.cloneNode(true);
-  body.querySelectorAll('style, script').forEach((el) => el.remove());
-  return body.textContent;
+  // every text node on its own line (table cells never run together), collapsed sections included
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode: (node) => node.parentElement.closest('style, script') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  const parts = [];
+  while (walker.nextNode()) parts.push(walker.currentNode.nodeValue);
+  return parts.join('\n');
 }
 """
 
@@ -148,7 +152,7 @@ def test_the_checks_catch_what_they_are_for(page: Any, tmp_path: Path) -> None:
     assert sorted(p.split("'")[1] for p in page_problems(page, cell.as_uri())) == ["False", "True"]
     assert any(p.startswith("img") for p in found), found
     good = tmp_path / "good.html"
-    good.write_text("<html><body><p>None of the 3 programs; True effect (sample data) 57%.</p></body></html>", encoding="utf-8")
+    good.write_text("<html><body><p>None of the 3 programs; True effect (sample data) 57%; True ROI 45%.</p></body></html>", encoding="utf-8")
     assert page_problems(page, good.as_uri()) == []
 
 
@@ -158,9 +162,6 @@ NOT_YET_CONVERTED: dict[str, str] = {
     "01_gap_analysis": "prints its parameters as Python literals (ctx.print_parameters: 'source_weights = None', "
     "'calibrate = False'; use ctx.show_parameters) and shows a 20-column table 1,159 px wide in a 1,090 px page "
     "(show fewer columns with show_table(columns=...))",
-    "02_training_attribution": "prints its parameters as Python literals (ctx.print_parameters: 'programs = None', "
-    "'heterogeneity = True'; use ctx.show_parameters)",
-    "04_scorecard": "prints its parameters as Python literals (ctx.print_parameters: 'compute_upstream = False'; use ctx.show_parameters)",
 }
 PAGES = ["index", *sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")), "../index"]
 
