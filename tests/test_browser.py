@@ -158,11 +158,7 @@ def test_the_checks_catch_what_they_are_for(page: Any, tmp_path: Path) -> None:
 
 #: Pages that do not read cleanly yet, with what is wrong: expected to fail, strictly, so the entry must
 #: go the moment the page is fixed (the test then fails as XPASS and says so).
-NOT_YET_CONVERTED: dict[str, str] = {
-    "01_gap_analysis": "prints its parameters as Python literals (ctx.print_parameters: 'source_weights = None', "
-    "'calibrate = False'; use ctx.show_parameters) and shows a 20-column table 1,159 px wide in a 1,090 px page "
-    "(show fewer columns with show_table(columns=...))",
-}
+NOT_YET_CONVERTED: dict[str, str] = {}
 PAGES = ["index", *sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")), "../index"]
 
 
