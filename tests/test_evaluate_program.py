@@ -203,3 +203,28 @@ def test_honest_breakdown_is_exported(sample_report) -> None:
         excludes = (grid["ci_low"] > 0) | (grid["ci_high"] < 0)
         assert excludes[grid["M"] < m - 1e-6].all(), pid
         assert not excludes[grid["M"] > m + 1e-6].any(), pid
+
+
+@pytest.mark.parametrize("program_id", ["P01", "P02", "P03"])
+def test_event_study_sentence_states_the_months_the_chart_draws(sample_report, program_id: str) -> None:
+    # recomputed here from the table the chart draws: the post-training months whose band excludes zero
+    ev = sample_report.results[program_id]
+    dyn = ev.event_study[ev.event_study["event_time"] >= 0]
+    months = sorted(int(e) for e in dyn.loc[(dyn["ci_low"] > 0) | (dyn["ci_high"] < 0), "event_time"])
+    sentence = ev.event_study_verdict
+    assert ("uniform 95% band" in sentence) == str(ev.event_study["band"].iloc[0]).startswith("uniform")
+    if not months:
+        assert "the band includes zero in every month after training" in sentence
+        lo, hi = ev.overall.conf_int(0.95)
+        # beside a headline whose interval excludes zero, the sentence says the two tests differ, never "no effect"
+        assert ("(the headline, a single test with a narrower interval) is." in sentence) == (not lo <= 0 <= hi)
+        return
+    runs: list[list[int]] = []
+    for m in months:
+        if runs and m == runs[-1][-1] + 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    words = [f"month {r[0]}" if len(r) == 1 else f"month {r[0]} to month {r[-1]}" for r in runs]
+    expected = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    assert f"excludes zero from {expected};" in sentence
