@@ -131,8 +131,13 @@ def _execute(src: str, dst: str, parameters: dict[str, Any], cwd: str, html: str
     Returns the wall time of both steps in seconds, the error text (None when the notebook ran
     through) and whether the page was written.
     """
+    import logging
+
     import papermill as pm
 
+    # papermill's own reading of the parameters cell stumbles on comments ("Unable to parse line 9 ...");
+    # the kit checks the parameters itself (analysis.notebook_params) before any notebook runs
+    logging.getLogger("papermill.translators").setLevel(logging.ERROR)
     t0 = time.perf_counter()
     error = None
     try:
