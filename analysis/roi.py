@@ -34,6 +34,7 @@ import pandas as pd
 
 from analysis.costs import CostTable
 from analysis.did import ResultSummary
+from analysis.plots import kpi_words
 from analysis.validation import DataValidationError
 
 __all__ = [
@@ -241,7 +242,7 @@ class ROIResult:
         lo, hi = self.interval()
         cost = fmt_money(self.cost)
         if not self.effect_measurable:
-            return (f"{self.program_id}: no measurable effect on {self.kpi}, so no benefit can be credited to it; "
+            return (f"{self.program_id}: no measurable effect on {kpi_words(self.kpi)}, so no benefit can be credited to it; "
                     f"it cost {cost} for {self.participants:,} participants.")  # fmt: skip
         core = (f"{self.program_id}: ROI {self.median():+.0f}% (90% interval {lo:+.0f}% to {hi:+.0f}%, "
                 f"P(ROI > 0) = {self.p_positive:.0%}) on a fully loaded cost of {cost}")  # fmt: skip

@@ -73,7 +73,7 @@ def test_headline_in_plain_words(sample_report) -> None:
     assert 0 < ev.share_not_caused < 1
     null = sample_report.results["P03"]
     assert "not distinguishable from zero" in null.headline
-    assert null.headline.startswith("Program P03 (Compliance refresher) changed monthly error_rate by ")
+    assert null.headline.startswith("Program P03 (Compliance refresher) changed monthly error rate by ")
     assert null.headline.endswith("cannot be credited to the training.")
 
 

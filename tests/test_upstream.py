@@ -15,6 +15,12 @@ from analysis.data import load_dataset
 from analysis.roi import compute_roi
 from analysis.upstream import UpstreamMissing, find_run, input_fingerprints, load_upstream
 
+
+@pytest.fixture(autouse=True)
+def _earlier_runs_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # these tests are about reading earlier runs, which make test otherwise switches off for the notebooks
+    monkeypatch.delenv(upstream.IGNORE_EARLIER_RUNS, raising=False)
+
 NB = "02_training_attribution"
 
 
@@ -119,3 +125,19 @@ def test_noiseless_data_gives_the_exact_roi_through_the_whole_chain(tmp_path: Pa
     assert len(r.draws) == 49
     assert r.draws["roi_pct"].to_numpy() == pytest.approx(np.full(49, 60.0), abs=1e-6), "no noise, no spread"
     assert r.interval(0.9) == pytest.approx((60.0, 60.0), abs=1e-6) and r.status == "paid back"
+
+
+def test_make_test_never_reads_an_earlier_run(tmp_path, monkeypatch) -> None:
+    # make test sets TIK_IGNORE_EARLIER_RUNS: a committed notebook must not pick up a developer's reports/ runs
+    from analysis import upstream
+
+    monkeypatch.setenv(upstream.IGNORE_EARLIER_RUNS, "1")
+    seen = []
+    monkeypatch.setattr(upstream, "find_run", lambda *a, **k: seen.append(a) or None)
+    with pytest.raises(upstream.UpstreamMissing):
+        upstream.load_upstream("01_gap_analysis", data_dir=tmp_path, reports_dir=tmp_path, compute=False)
+    assert seen == []
+    monkeypatch.delenv(upstream.IGNORE_EARLIER_RUNS)
+    with pytest.raises(upstream.UpstreamMissing):
+        upstream.load_upstream("01_gap_analysis", data_dir=tmp_path, reports_dir=tmp_path, compute=False)
+    assert len(seen) == 1

@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.attribution.panel import _CLUSTER_WORDS, _control_words
 from analysis.attribution.robustness import EXAM_BANDS
 from analysis.did import StaggeredDiDResults
+from analysis.plots import kpi_words
 
 if TYPE_CHECKING:
     from analysis.attribution.evaluation import ProgramEvaluation
@@ -120,7 +121,7 @@ def headline(ev: ProgramEvaluation) -> str:
     verb = "changed" if null else "raised" if att >= 0 else "lowered"
     size = ("+" if null and att >= 0 else "") + _fmt_value(att if null else abs(att), ev.unit)
     sentence = (
-        f"Program {ev.program_id} ({ev.program_name}) {verb} monthly {ev.kpi} by "
+        f"Program {ev.program_id} ({ev.program_name}) {verb} monthly {kpi_words(ev.kpi)} by "
         f"{size} per trainee and month (95% CI {_fmt_value(lo)} to {_fmt_value(hi, ev.unit)}; "
         f"{accounting_clause(ev)})"
     )
@@ -256,7 +257,7 @@ def event_study_title(ev: ProgramEvaluation) -> str:
         return f"{ev.program_id}: no single month after training is detectable with the uniform band"
     move = ("rose" if ev.overall.att > 0 else "fell") + (" (an improvement)" if good else " (a deterioration)")
     slump = "; the slump just before training is mean reversion, not a trend" if ev.dip.detected else ""
-    return f"{ev.program_id}: monthly {ev.kpi} {move}; the band excludes zero from {_months_words(_runs(months))}{slump}"
+    return f"{ev.program_id}: monthly {kpi_words(ev.kpi)} {move}; the band excludes zero from {_months_words(_runs(months))}{slump}"
 
 
 def heterogeneity_title(ev: ProgramEvaluation) -> str:
