@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.costs import CostTable
+from analysis.costs import CostTable, offending_rows
 from analysis.validation import DataValidationError
 
 __all__ = [
@@ -33,10 +33,6 @@ ATD_BENCHMARK = {
     "source": "ATD (Association for Talent Development), 2025 State of the Industry report, 2024 data: "
               "US$1,054 direct learning expenditure and 13.7 formal learning hours per employee",
 }  # fmt: skip
-
-
-def _rows(df: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
-    return df.loc[mask].head(5).reset_index(drop=False).rename(columns={"index": "row"})
 
 
 @dataclass
@@ -64,7 +60,7 @@ def _check_units(plan: pd.DataFrame, employees: pd.DataFrame) -> None:
     known = set(employees["department"].astype(str)) | set(employees["role"].astype(str))
     bad = ~plan["unit"].astype(str).isin(known)
     if bad.any():
-        rows = _rows(plan, bad)
+        rows = offending_rows(plan, bad)
         raise DataValidationError(
             f"headcount_plan.unit: {int(bad.sum())} row(s) plan a unit that is neither a department nor a role of the "
             f"employees table ({sorted(plan.loc[bad, 'unit'].astype(str).unique())}; rows {rows['row'].tolist()}):\n"
@@ -259,7 +255,7 @@ def project_budget(demand: Demand | pd.DataFrame, per_capita: Mapping[str, float
     table["per_capita"] = table["program_id"].astype(str).map(pc)
     missing = table["per_capita"].isna()
     if missing.any():
-        rows = _rows(table, missing)
+        rows = offending_rows(table, missing)
         raise DataValidationError(
             f"costs: no cost history, hence no per-capita cost, for program(s) {sorted(table.loc[missing, 'program_id'].unique())} "
             f"that people need next year:\n{rows.to_string(index=False)}",

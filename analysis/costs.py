@@ -21,7 +21,7 @@ from analysis.validation import DataValidationError
 __all__ = ["CostTable", "check_costs", "fully_loaded_cost", "participants"]
 
 
-def _rows(df: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+def offending_rows(df: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
     """Up to five offending rows, with their position in the table (0-based row number)."""
     return df.loc[mask].head(5).reset_index(drop=False).rename(columns={"index": "row"})
 
@@ -45,7 +45,7 @@ def check_costs(costs: pd.DataFrame) -> None:
     amount = pd.to_numeric(costs["amount"], errors="coerce")
     bad = amount.isna()
     if bad.any():
-        rows = _rows(costs, bad)
+        rows = offending_rows(costs, bad)
         raise DataValidationError(
             f"costs.amount: {int(bad.sum())} row(s) have a missing or non-numeric amount; every cost row needs an amount "
             f"(rows {rows['row'].tolist()}):\n{rows.to_string(index=False)}",
@@ -53,7 +53,7 @@ def check_costs(costs: pd.DataFrame) -> None:
         )  # fmt: skip
     neg = amount < 0
     if neg.any():
-        rows = _rows(costs, neg)
+        rows = offending_rows(costs, neg)
         raise DataValidationError(
             f"costs.amount: {int(neg.sum())} row(s) have a negative amount; expected a number >= 0 "
             f"(rows {rows['row'].tolist()}):\n{rows.to_string(index=False)}",
@@ -61,7 +61,7 @@ def check_costs(costs: pd.DataFrame) -> None:
         )  # fmt: skip
     out = ~costs["category"].astype("string").isin(COST_CATEGORIES)
     if out.any():
-        rows = _rows(costs, out)
+        rows = offending_rows(costs, out)
         raise DataValidationError(
             f"costs.category: {int(out.sum())} row(s) have a category outside the contract "
             f"{{{', '.join(COST_CATEGORIES)}}} (rows {rows['row'].tolist()}):\n{rows.to_string(index=False)}",
@@ -179,7 +179,7 @@ def fully_loaded_cost(
     people = participants(enrollments)
     orphan = ~c["program_id"].isin(people.index)
     if orphan.any():
-        rows = _rows(costs, orphan)
+        rows = offending_rows(costs, orphan)
         names = sorted(c.loc[orphan, "program_id"].unique())
         raise DataValidationError(
             f"costs.program_id: program(s) {names} have costs but no enrollments; a cost per participant "
