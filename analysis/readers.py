@@ -174,6 +174,10 @@ def _read_csv(data: bytes, file: str) -> RawTable:
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         raise ReadError(f"expected a comma-separated file with as many fields on every line as in the header ({str(exc).strip()})") from None
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas reads rows with more fields than the header by turning the first column into an index
+        line, width = next(((n, len(r)) for n, r in enumerate(csv.reader(io.StringIO(text)), 1) if len(r) > len(header)), (2, len(header) + 1))
+        raise ReadError(f"expected a comma-separated file with as many fields on every line as in the header: file line {line} has {width} fields, the header {len(header)}")
     stripped = [h.strip() for h in header]
     twice = sorted({h for h in stripped if stripped.count(h) > 1})
     if twice:

@@ -561,3 +561,17 @@ def test_hidden_sheets_are_passed_over_and_serial_dates_are_named(tiny_dataset_d
     _dates(tiny_dataset_dir, 4, lambda d: str((d - dt.date(1899, 12, 30)).days))
     err = _refused(tiny_dataset_dir)
     assert err.column == "hire_date" and "look like Excel date serial numbers" in str(err) and "'44571'" in str(err)
+
+
+def test_a_row_with_one_field_too_many_is_named_not_read_into_an_index(tmp_path: Path) -> None:
+    # found by the corrupted-bytes test (programs.csv, a comma flipped into a name): pandas would make
+    # program_id the index and the checks failed inside pandera
+    folder = write_tiny_dataset(tmp_path / "extra")
+    (folder / "programs.csv").write_text(
+        "program_id,name,category,target_competency,kpi,duration_hours\n"
+        "P01,Consultative sel,ing,sales,needs_discovery,sales,16\n"
+        "P02,Service excellence,service,empathy,csat,8\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataValidationError, match="file line 2 has 7 fields, the header 6"):
+        load_dataset(folder)
