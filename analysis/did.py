@@ -520,6 +520,45 @@ def _blas_threads(n: int | None) -> Iterator[None]:
         yield
 
 
+def _weight_cohorts_by_units(raw: Any) -> bool:
+    """Make every post-fit aggregation of ``raw`` weight a cohort by its number of units.
+
+    The overall ATT averages the cells ``ATT(g, t)`` with the weight of cohort ``g``
+    (R ``did``'s ``pg = n_g / N``): every cell of a cohort counts the same, whatever
+    the share of the cohort still observed in month ``t``. ``diff_diff`` does this
+    for fits with clusters (its cohort masses), but a panel fit without clusters
+    weights each cell by the units observed in it, so on an unbalanced panel (people
+    leave) the late months of every cohort count less, and the point estimate
+    changed with the clustering. Writing the unit cohort masses into the fit's
+    aggregation bookkeeping makes the simple, event-study and bootstrap aggregations
+    use them.
+
+    Returns
+    -------
+    bool
+        True when the fit-time overall ATT weighted some cell differently (a post
+        cell with fewer units than its cohort), so the overall effect must be
+        re-aggregated; False when nothing changed (a balanced panel, a clustered
+        or repeated-cross-section fit).
+    """
+    kit = getattr(raw, "_aggregation_kit", None)
+    if kit is None:
+        return False
+    bk = kit.bookkeeping
+    if not bk.get("is_panel", True) or bk.get("agg_cohort_masses") is not None or bk.get("survey_weights") is not None:
+        return False
+    cohorts = np.asarray(bk["unit_cohorts"], dtype=float)
+    values, counts = np.unique(cohorts, return_counts=True)
+    size = {float(v): float(c) for v, c in zip(values, counts)}
+    bk["agg_cohort_masses"] = size
+    bk["agg_total_weight"] = float(len(cohorts))
+    return any(
+        d.get("n_treated") != size.get(float(g))
+        for (g, t), d in raw.group_time_effects.items()
+        if t >= g and np.isfinite(d.get("effect", np.nan))
+    )
+
+
 def fit_callaway_santanna(
     prepared: PreparedPanel,
     *,
@@ -783,6 +822,7 @@ class StaggeredDiDResults:
         self.notes = list(prepared.notes)
         self.n_obs = int(len(prepared.frame))
         self._agg_cache: dict[str, Any] = {}
+        self._reweighted = _weight_cohorts_by_units(raw)
 
     # ---- cells -------------------------------------------------------------
     @cached_property
@@ -952,14 +992,16 @@ class StaggeredDiDResults:
         estimand = "ATT averaged over treated units' post-treatment periods (t >= g)"
         cells = list(self._post_cells())
         n_t, n_c = self._units_used(cells)
-        if self.anticipation == 0:
+        if self.anticipation == 0 and not self._reweighted:
             draws = None
             if raw.bootstrap_results is not None:
                 draws = np.asarray(raw.bootstrap_results.bootstrap_distribution, dtype=float)
             return AggregateEffect(
                 estimand, float(raw.overall_att), float(raw.overall_se), self.alpha, draws, n_t, n_c, self._df
             )
-        # diff_diff averages t >= g - anticipation; the kit's estimand is t >= g.
+        # diff_diff averages t >= g - anticipation, and on a panel fit without clusters it
+        # weights each cell by the trainees observed in it; the kit's estimand is t >= g
+        # with every cohort weighted by its size.
         att, se, draws = self._reaggregate_post_only()
         return AggregateEffect(estimand, att, se, self.alpha, draws, n_t, n_c, self._df)
 

@@ -67,6 +67,24 @@ PSCORE_TRIM = 0.001
 #: available as an opt-in control.
 DEFAULT_CONTROLS: tuple[str, ...] = ("tenure", "department", "region", "grade")
 
+#: Tenure enters as a ramp-up curve measured at each ATT(g, t)'s comparison month:
+#: months since hire plus a hinge at half a year and at two years (a piecewise-linear
+#: curve whose slope may change there). A new hire's KPI climbs steeply in the first
+#: months, so the KPI change between the comparison month and month t depends on
+#: where on that curve the employee stood at the comparison month; tenure at the
+#: employee's first panel month (0 for every hire, whenever hired) cannot tell a
+#: recent hire from an old one. Measured on a generated 20,000-employee × 36-month
+#: panel with 15% hires and low noise (seed 3, noise_scale 0.2): tenure at entry left
+#: the recommended estimate +6.1% above the truth for P01 (2.7 standard errors) and
+#: +2.3% for P02; the curve at the comparison month gives -0.6% and +0.4% (0.4 and
+#: 0.25 SE). More hinges (3 and 12 months) fitted no better and left a handful of
+#: employees on one side in small cells: on the sample one event-study cell of the
+#: HonestDiD refit blew up (SE 900 against 0.18). A hinge is used only when at least
+#: 1% of the panel's rows lie on each side of it.
+TENURE_KNOTS_MONTHS: tuple[int, ...] = (6, 24)
+#: Panel column of tenure (months since hire) at each row's month.
+TENURE_COLUMN = "tenure_months"
+
 #: The baseline KPI level (an opt-in control and a robustness row): mean of the first
 #: ``BASELINE_MONTHS`` observed months, for a trainee skipping the ``DIP_GUARD`` month(s)
 #: just before training, where a pre-training slump sits.
@@ -75,7 +93,8 @@ DIP_GUARD = 1
 
 #: Plain words for the control columns.
 _CONTROL_WORDS = {
-    "tenure_at_entry": "tenure",
+    TENURE_COLUMN: "tenure",
+    **{f"tenure_over_{k}m": "tenure" for k in TENURE_KNOTS_MONTHS},
     "department": "department",
     "region": "region",
     "grade": "grade",
@@ -308,6 +327,25 @@ def _baseline_kpi(long: pd.DataFrame, cohort: pd.Series, months: int, guard: int
     return strict.combine_first(loose)
 
 
+def _tenure_curve_names(tenure: np.ndarray) -> list[str]:
+    """Columns of the tenure ramp-up curve: tenure plus each hinge with data on both sides."""
+    t = tenure[np.isfinite(tenure)]
+    names = [TENURE_COLUMN]
+    for k in TENURE_KNOTS_MONTHS:
+        if len(t) and min((t < k).mean(), (t > k).mean()) >= 0.01:
+            names.append(f"tenure_over_{k}m")
+    return names
+
+
+def _tenure_curve(tenure: np.ndarray, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The tenure curve's columns (months since hire; months past each hinge, 0 before it)."""
+    out = {TENURE_COLUMN: tenure}
+    for name in names[1:]:
+        k = float(name.removeprefix("tenure_over_").removesuffix("m"))
+        out[name] = np.maximum(tenure - k, 0.0)
+    return out
+
+
 def build_estimation_panel(
     dataset: Any,
     program_id: str,
@@ -370,8 +408,9 @@ def build_estimation_panel(
 
     Notes
     -----
-    Controls are fixed per employee and measured before training: tenure at the
-    employee's first panel month, department, region, grade and, when asked for,
+    Tenure is the ramp-up curve of :data:`TENURE_KNOTS_MONTHS` measured at each
+    ATT(g, t)'s comparison month (before training). The other controls are fixed
+    per employee and measured before training: department, region, grade and, when asked for,
     the region's market index at the employee's first panel month and the baseline
     KPI level. Cohort = month of the first enrollment of any status (intention to
     treat).
@@ -520,9 +559,10 @@ def build_estimation_panel(
     long_all = panel.assign(original_cohort=panel["employee_id"].map(units["original_cohort"]).astype(int))
     cov_frame = pd.DataFrame(index=units.index)
     names: list[str] = []
+    tenure_names: list[str] = []
     if "tenure" in wanted:
-        cov_frame["tenure_at_entry"] = units["tenure_at_entry"]
-        names.append("tenure_at_entry")
+        tenure_names = _tenure_curve_names(long_all[TENURE_COLUMN].to_numpy(float))
+        names += tenure_names
     for col in ("department", "region", "grade"):
         if col in wanted:
             cov_frame[col] = units[col].astype("string").fillna("(missing)")
@@ -590,6 +630,8 @@ def build_estimation_panel(
     def prepared_for(cohort_col: str, frame_long: pd.DataFrame) -> PreparedPanel:
         frame = frame_long[["employee_id", "period", "value"]].assign(cohort=frame_long[cohort_col].to_numpy())
         frame = frame.join(cov_frame, on="employee_id")
+        if tenure_names:  # time-varying: the engine reads each cell's comparison month
+            frame = frame.assign(**_tenure_curve(frame_long[TENURE_COLUMN].to_numpy(float), tenure_names))
         if cl_values is not None:
             frame["cluster_id"] = frame["employee_id"].map(cl_values)
         return prepare_did_panel(
