@@ -218,11 +218,14 @@ def sample_roi():
 
 @pytest.mark.parametrize("pid", [
     "P01",
-    # measured: true ROI +33.0% lies below the reported 90% interval (+43% to +81% with notebook 02's team clustering;
-    # +40% to +85% clustering by employee): notebook 02's P02 effect on this sample is 24.55 tickets against a true 20.16
-    # (1.9 SE above with employee clustering) and its 12-month profile sum 317 against a true 261 (2.0 SD above);
-    # reported as found, not tuned. strict: the day the attribution's estimate covers it, this test says so.
-    pytest.param("P02", marks=pytest.mark.xfail(strict=True, reason="true ROI +33% below the 90% interval +43%..+81% (see comment)")),
+    # measured: true ROI +33.0% lies just below the reported 90% interval (+35.5% to +74.5%; before the tenure curve
+    # and cohort-size weights of the estimator it was +43% to +81%). Notebook 02's P02 effect on this sample is 22.39
+    # tickets (SE 2.03) against a true 20.16, and every month of its 12-month profile lies above the truth (the
+    # months share one comparison group, so their errors move together): one draw of the generator, 1.1 SE high.
+    # Across 200 generated 2,000-employee data sets the P02 estimate is unbiased (benchmarks/results/montecarlo.md),
+    # so a single sample misses a correct 90% interval one time in ten; reported as found, not tuned. strict: the
+    # day the estimate on this sample covers it, this test says so.
+    pytest.param("P02", marks=pytest.mark.xfail(strict=True, reason="true ROI +33.0% below the 90% interval +35.5%..+74.5% (see comment)")),
     "P03",
 ])  # fmt: skip
 def test_true_roi_lies_inside_the_reported_90_percent_interval(sample_roi, pid: str) -> None:
