@@ -358,7 +358,7 @@ def placebo_fake_dates(
         )
         agg = res.aggregate("simple")
     except (ValueError, np.linalg.LinAlgError) as exc:
-        verdict = f"Placebo not computable ({exc})."
+        verdict = f"Placebo not computable ({plain_numbers(str(exc))})."
         return PlaceboCheck(shift, np.nan, np.nan, (np.nan, np.nan), int(ids), verdict)
     lo, hi = agg.conf_int(0.95)
     if lo <= 0 <= hi:
@@ -528,6 +528,22 @@ class HonestDiDCheck:
     verdict: str
 
 
+def plain_numbers(text: str) -> str:
+    """``text`` with every number in scientific notation written out (``5.249e+06`` -> ``5,249,000``).
+
+    Engine messages quoted on a report page follow the kit's number formats.
+    """
+    import re
+
+    def fmt(m: re.Match[str]) -> str:
+        x = float(m.group())
+        if abs(x) >= 1:
+            return f"{x:,.0f}"
+        return f"{x:.8f}".rstrip("0").rstrip(".")
+
+    return re.sub(r"[-+]?\d+(?:\.\d+)?[eE][-+]?\d+", fmt, text)
+
+
 def honest_did_breakdown(
     res: StaggeredDiDResults,
     *,
@@ -602,7 +618,11 @@ def honest_did_breakdown(
             sens = honest.sensitivity_analysis(es, M_grid=list(m_grid))
             breakdown = honest.breakdown_value(es)
     except (ValueError, np.linalg.LinAlgError, KeyError, IndexError) as exc:
-        return HonestDiDCheck(np.nan, empty, f"HonestDiD sensitivity not computable ({exc}).")
+        if "singular" in str(exc):
+            return HonestDiDCheck(np.nan, empty, "HonestDiD sensitivity not computable: the event study's covariance is "
+                                  "singular or nearly so (some months are estimated from very few employees), so "
+                                  "Rambachan-Roth bounds cannot be formed.")
+        return HonestDiDCheck(np.nan, empty, f"HonestDiD sensitivity not computable ({plain_numbers(str(exc))}).")
     table = pd.DataFrame(
         {
             "M": np.asarray(sens.M_values, dtype=float),

@@ -142,3 +142,10 @@ def test_tenure_at_the_comparison_month_removes_the_new_hire_ramp(tmp_path: Path
     # measured: 4.82 (SE 0.095) against 5; tenure at the first panel month gave 5.80 (SE 0.18), no tenure 7.79
     assert abs(ev.overall.att - EFFECT) < 0.05 * EFFECT
     assert abs(ev.overall.att - EFFECT) < 0.1 * (without.overall.att - EFFECT)
+
+
+def test_engine_messages_on_a_page_have_no_scientific_notation() -> None:
+    from analysis.diagnostics import plain_numbers
+
+    text = plain_numbers("smallest eigenvalue 2.596e-05 at scale 5.249e+06; 1E3 rows; keep 0.5 and 12")
+    assert text == "smallest eigenvalue 0.00002596 at scale 5,249,000; 1,000 rows; keep 0.5 and 12"
