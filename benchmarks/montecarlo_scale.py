@@ -39,8 +39,13 @@ from _report import markdown_table  # noqa: E402
 Z95 = 1.959964
 
 
-def one_data_set(seed: int, employees: int, months: int) -> list[dict]:
-    """Every program's recommended estimate on one generated data set, with its truth."""
+def one_data_set(seed: int, employees: int, months: int, sample_options: dict | None = None,
+                 unpooled: bool = False) -> list[dict]:
+    """Every program's recommended estimate on one generated data set, with its truth.
+
+    ``sample_options`` go to ``SampleConfig``; with ``unpooled`` each program is also fitted with every
+    training month kept as it is (``small_cohorts="keep"``) at the same anticipation.
+    """
     warnings.simplefilter("ignore")
     from analysis.attribution import build_estimation_panel
     from analysis.attribution.ladder import _fit_controls_with_fallback
@@ -52,36 +57,70 @@ def one_data_set(seed: int, employees: int, months: int) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        folder = write_sample(Path(tmp) / "mc", SampleConfig(n_employees=employees, n_months=months, seed=seed))
+        config = SampleConfig(n_employees=employees, n_months=months, seed=seed, **(sample_options or {}))
+        folder = write_sample(Path(tmp) / "mc", config)
         ds = load_dataset(folder)
         truth = json.loads((Path(folder) / "ground_truth.json").read_text())["programs"]
         t_data = time.perf_counter() - t0
         kdefs = ds.kpi_definitions.set_index("kpi")
         for pid in ds.programs["program_id"].astype(str):
-            t0 = time.perf_counter()
-            ep = build_estimation_panel(ds, pid)
-            hib = bool(kdefs.loc[ep.kpi, "higher_is_better"])
-            cs0, _ = _fit_controls_with_fallback(ep, control="never", method="dr")
-            k = int(detect_pre_training_dip(cs0, higher_is_better=hib).recommended_anticipation)
-            rec = estimate(ep, controls=bool(ep.prepared.covariates), anticipation=k) if k else cs0
-            agg = rec.aggregate("simple")
             true = float(truth[pid]["overall_att"])
-            rows.append({"employees": employees, "months": months, "seed": seed, "program_id": pid, "true_att": true,
-                         "att": agg.att, "se": agg.se, "anticipation": k, "trainees": agg.n_treated,
-                         "covers": abs(agg.att - true) <= Z95 * agg.se, "seconds_fit": time.perf_counter() - t0,
-                         "seconds_data": t_data})  # fmt: skip
+            k = None
+            for rule in ("pool", "keep") if unpooled else ("pool",):
+                t0 = time.perf_counter()
+                try:
+                    ep = build_estimation_panel(ds, pid, small_cohorts=rule)
+                    hib = bool(kdefs.loc[ep.kpi, "higher_is_better"])
+                    cs0, _ = _fit_controls_with_fallback(ep, control="never", method="dr")
+                    if k is None:  # the pooled fit's slump test decides, as evaluate_program does
+                        k = int(detect_pre_training_dip(cs0, higher_is_better=hib).recommended_anticipation)
+                    rec = estimate(ep, controls=bool(ep.prepared.covariates), anticipation=k) if k else cs0
+                    agg = rec.aggregate("simple")
+                    att, se, n = agg.att, agg.se, agg.n_treated
+                    sizes = ep.cohort_table["trainees"] if "trainees" in ep.cohort_table else pd.Series(dtype=float)
+                    median_cohort = float(sizes.median()) if len(sizes) else np.nan
+                    error = ""
+                except Exception as exc:  # noqa: BLE001 - a failed fit is a row of the table
+                    att = se = median_cohort = np.nan
+                    n, error = 0, f"{type(exc).__name__}: {exc}"[:200]
+                rows.append({"employees": employees, "months": months, "seed": seed, "program_id": pid,
+                             "small_cohorts": rule, "true_att": true, "att": att, "se": se, "anticipation": k,
+                             "trainees": n, "median_cohort": median_cohort,
+                             "covers": bool(abs(att - true) <= Z95 * se) if np.isfinite(se) else False,
+                             "seconds_fit": time.perf_counter() - t0, "seconds_data": t_data, "error": error})  # fmt: skip
     return rows
+
+
+def _literal(text: str):
+    """``1`` -> 1, ``0.5`` -> 0.5, ``true`` -> True, anything else stays text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def summarize(reps: pd.DataFrame) -> pd.DataFrame:
     """Per size and program: data sets, truth, bias in % and in SE units, coverage, SE against the spread."""
     out = []
-    for (n, pid), g in reps.groupby(["employees", "program_id"], sort=True):
+    reps = reps.assign(small_cohorts=reps["small_cohorts"].fillna("pool")) if "small_cohorts" in reps else reps.assign(small_cohorts="pool")
+    reps = reps.assign(study=reps["study"].fillna("")) if "study" in reps else reps.assign(study="")
+    failed = reps["att"].isna()
+    for (study, n, rule, pid), g_all in reps.groupby(["study", "employees", "small_cohorts", "program_id"], sort=True):
+        g = g_all[g_all["att"].notna()]
+        if g.empty:
+            continue
         err = g["att"] - g["true_att"]
         true = float(g["true_att"].mean())
         rel = err / g["true_att"] * 100 if (g["true_att"] != 0).all() else pd.Series(np.nan, index=g.index)
         out.append({
-            "employees": int(n), "months": int(g["months"].iloc[0]), "program": pid, "data sets": len(g),
+            "study": study, "employees": int(n), "months": int(g["months"].iloc[0]),
+            "small cohorts": {"pool": "pooled (default)", "keep": "as they are"}.get(rule, rule), "program": pid,
+            "data sets": len(g), "failed fits": int(failed[g_all.index].sum()),
+            "trainees per training month (median)": float(g["median_cohort"].median()) if "median_cohort" in g else np.nan,
             "true ATT (mean)": true, "bias % of truth": float(rel.mean()),
             "+- (2 SE of the mean)": float(2 * rel.std(ddof=1) / np.sqrt(len(g))) if len(g) > 1 else np.nan,
             "bias / median SE": float(err.mean() / g["se"].median()),
@@ -117,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--first-seed", type=int, default=100)
     ap.add_argument("--out", default=str(HERE / "results" / "montecarlo_scale_50k.md"))
+    ap.add_argument("--sample-option", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="SampleConfig settings (e.g. mean_reversion=false n_cohorts=2)")
+    ap.add_argument("--unpooled", action="store_true", help="also fit every program with small training months as they are")
+    ap.add_argument("--study", default="", help="label of this run in the summary")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (one data set each)")
     ap.add_argument("--summarize", nargs="+", metavar="CSV", help="summarize these CSVs into --out instead of running")
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -127,15 +171,20 @@ def main(argv: list[str] | None = None) -> int:
         print(summarize(reps).to_string(index=False))
         return 0
     csv = out.with_suffix(".csv")
+    sample_options = {k: _literal(v) for k, v in (o.split("=", 1) for o in args.sample_option)}
     done = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=["seed"])
-    for seed in range(args.first_seed, args.first_seed + args.reps):
-        if seed in set(done["seed"]):
-            continue
-        rows = pd.DataFrame(one_data_set(seed, args.employees, args.months))
-        done = pd.concat([done, rows], ignore_index=True) if len(done) else rows
-        done.to_csv(csv, index=False)
-        write_page(done, out, command)
-        print(rows[["seed", "program_id", "att", "se", "true_att", "covers", "seconds_fit"]].to_string(index=False), flush=True)
+    todo = [s for s in range(args.first_seed, args.first_seed + args.reps) if s not in set(done["seed"])]
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(one_data_set, s, args.employees, args.months, sample_options, args.unpooled) for s in todo]
+        for fut in as_completed(futures):
+            rows = pd.DataFrame(fut.result()).assign(study=args.study)
+            done = pd.concat([done, rows], ignore_index=True) if len(done) else rows
+            done.to_csv(csv, index=False)
+            write_page(done, out, command)
+            print(rows[["seed", "program_id", "small_cohorts", "att", "se", "true_att", "covers", "seconds_fit"]].to_string(index=False), flush=True)
     print(summarize(done).to_string(index=False))
     return 0
 
