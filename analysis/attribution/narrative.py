@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from analysis.attribution.panel import _CLUSTER_WORDS, _control_words
+from analysis.attribution.panel import _CLUSTER_WORDS, TENURE_COLUMN, _control_words
 from analysis.attribution.robustness import EXAM_BANDS
 from analysis.did import StaggeredDiDResults
 from analysis.plots import kpi_words
@@ -296,6 +296,11 @@ def methods_note(ev: ProgramEvaluation) -> str:
         "in this estimate (a named choice; the robustness table shows every month as it is)."
         if any(ev.cohort_table["rule"].astype(str).str.startswith("pooled")) else ""
     )
+    tenure = (
+        " Tenure is matched where each comparison starts (months since hire at the comparison month, with the "
+        "slope free to change at 6 and 24 months), so a recent hire's ramp-up is not credited to training."
+        if TENURE_COLUMN in ev.recommended.covariates else ""
+    )
     left = "".join(
         f" Left out of the comparison group: {n:,} {why}." for why, n in ev.accounting.comparison_left_out.items()
     )
@@ -307,7 +312,8 @@ def methods_note(ev: ProgramEvaluation) -> str:
         f"Standard errors clustered by {_CLUSTER_WORDS[ev.cluster]} ({ev.cluster_reason})"
         + ("; employee-level clustering is a robustness row" if ev.cluster != "employee" else "")
         + f"; {spec['inference']}. Unbalanced panel: each comparison uses the "
-        "employees observed in both months (within-cell panel differencing)." + pooled + left
+        "employees observed in both months (within-cell panel differencing), and every training month weighs by "
+        "its number of trainees, whatever share of them is still employed later." + tenure + pooled + left
     )
 
 
