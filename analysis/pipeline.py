@@ -17,9 +17,12 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -31,7 +34,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from traitlets import default
 
-from analysis.data import DataValidationError, load_dataset
+from analysis.data import CACHE_ENV, DataValidationError, load_dataset, write_dataset_cache
 from analysis.notebook_params import ParameterError, check_params_file
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
 from analysis.progress import PROGRESS_ENV, ProgressTail
@@ -401,6 +404,7 @@ def run(
     say(f"run {folder.name}: {len(notebooks)} notebook(s) on {data_dir}")
     t_run = time.perf_counter()
     ids: frozenset[str] = frozenset()
+    shared: Path | None = None
     record["inputs"] = hash_inputs(data_dir)
     try:
         dataset = load_dataset(data_dir)
@@ -408,6 +412,7 @@ def run(
         ids = frozenset(map(str, employees["employee_id"]))
         if "manager_id" in employees:
             ids |= frozenset(map(str, employees["manager_id"].dropna()))
+        shared = _share_dataset(dataset, record["inputs"])
         del dataset, employees
     except DataValidationError as exc:
         result.status, result.error = "failed", f"data validation failed: {exc}"
@@ -417,9 +422,11 @@ def run(
         say(f"  {result.error}")
     if result.ok and not notebooks:
         result.status, result.error = "failed", f"no notebooks in {notebooks_dir}" + (f" match --only {' '.join(only)}" if only else "")
+    if shared is not None and not result.ok:
+        shutil.rmtree(shared.parent, ignore_errors=True)
     if result.ok:
         # the analyses' own progress lines ("program P02 (2/3) started"), printed as they are written
-        with ProgressTail(folder / "progress", say, t_run) as progress:
+        with _notebooks_read(shared), ProgressTail(folder / "progress", say, t_run) as progress:
             _execute_all(notebooks, result.notebooks, folder, notebooks_dir, global_params, per_notebook, data_dir, jobs, say, t_run, progress)
         if any(item.status != "ok" for item in result.notebooks):
             result.status = "failed"
@@ -443,6 +450,37 @@ def run(
     rebuild_index(out)
     say(f"run {result.status}: {folder} ({record['seconds']:.1f} s)" + (f"\n  {result.error}" if result.error else ""))
     return result
+
+
+def _share_dataset(dataset: Any, inputs: dict[str, str]) -> Path | None:
+    """Write the validated dataset for the run's notebooks (:func:`analysis.data.write_dataset_cache`).
+
+    A private temporary folder, not the published run folder; None when it cannot be written
+    (the notebooks then read and validate the folder themselves, as without it).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="tik-dataset-"))
+    try:
+        return write_dataset_cache(dataset, folder / "dataset.pickle", inputs)
+    except Exception:  # noqa: BLE001 - the shared copy only saves time
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+@contextmanager
+def _notebooks_read(shared: Path | None) -> Iterator[None]:
+    """``TIK_DATASET_CACHE`` set for the workers and kernels started in the block; the shared copy removed after."""
+    before = os.environ.get(CACHE_ENV)
+    if shared is not None:
+        os.environ[CACHE_ENV] = str(shared)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:
+            os.environ[CACHE_ENV] = before
+        if shared is not None:
+            shutil.rmtree(shared.parent, ignore_errors=True)
 
 
 def _collect_headlines(folder: Path) -> dict[str, list[dict[str, Any]]]:
