@@ -33,6 +33,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -72,8 +73,20 @@ def tree_rss(root: psutil.Process) -> int:
     return total
 
 
-def run_measured(cmd: list[str], log: Path, poll: float, echo: bool) -> tuple[float, int, int]:
-    """Run ``cmd``, echoing its output to ``log`` (and the console); returns wall seconds, peak tree RSS, exit code."""
+def _children_cpu() -> float:
+    """User + system seconds of every descendant process waited for so far (each level waits for its own)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(cmd: list[str], log: Path, poll: float, echo: bool) -> tuple[float, int, int, float]:
+    """Run ``cmd``, echoing its output to ``log`` (and the console).
+
+    Returns wall seconds, peak RSS of the process tree, exit code and the CPU seconds of the
+    whole tree (workers and kernels included: the pipeline waits for them, so their times add up
+    in its own children's usage). On a shared machine the CPU seconds are the steadier measure.
+    """
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     with open(log, "w", encoding="utf-8") as fh:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=BASE_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
@@ -93,13 +106,13 @@ def run_measured(cmd: list[str], log: Path, poll: float, echo: bool) -> tuple[fl
             peak = max(peak, tree_rss(root))
             time.sleep(poll)
         reader.join()
-    return time.perf_counter() - t0, peak, proc.returncode
+    return time.perf_counter() - t0, peak, proc.returncode, _children_cpu() - cpu0
 
 
 def generate(n: int, months: int, seed: int, out: Path, log: Path) -> float:
     """Write a sample data set with the kit's generator; returns its wall seconds."""
     cmd = [sys.executable, "-m", "analysis", "sample", "--employees", str(n), "--months", str(months), "--seed", str(seed), "--out", str(out)]
-    seconds, _, code = run_measured(cmd, log, 0.5, echo=False)
+    seconds, _, code, _ = run_measured(cmd, log, 0.5, echo=False)
     if code:
         raise SystemExit(f"generating {n} employees failed (exit {code}); see {log}")
     return seconds
@@ -117,8 +130,8 @@ def measure_size(n: int, args: argparse.Namespace, work: Path, data: Path | None
     reports = work / f"reports_{n}"
     cmd = [sys.executable, "-m", "analysis", "run", "--data", str(data), "--out", str(reports), "--jobs", str(args.jobs)]
     print(f"[{n:,}] {' '.join(cmd[1:])}", flush=True)
-    wall, peak, code = run_measured(cmd, work / f"run_{n}.log", args.poll, echo=not args.quiet)
-    row.update({"status": "ok" if code == 0 else f"exit {code}", "total s": wall, "peak GB": peak / 1e9})
+    wall, peak, code, cpu = run_measured(cmd, work / f"run_{n}.log", args.poll, echo=not args.quiet)
+    row.update({"status": "ok" if code == 0 else f"exit {code}", "total s": wall, "CPU s": cpu, "peak GB": peak / 1e9})
     runs = sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink() and (p / "run.json").exists()) if reports.exists() else []
     if runs:
         record = json.loads((runs[-1] / "run.json").read_text(encoding="utf-8"))
@@ -216,10 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = table[table["status"] == "ok"]
     slope = exponent(list(ok["employees"]), list(ok["total s"]))
     slope_02 = exponent(list(ok["employees"]), list(ok["02 s"])) if "02 s" in ok else float("nan")
+    slope_cpu = exponent(list(ok["employees"]), list(ok["CPU s"]))
     ratios = None if args.no_ratio else estimation_ratio(sorted(args.sizes), args.months, args.ratio_boot, 600.0)
     load_end = os.getloadavg()
 
-    lead = ["employees", "kpi rows", "status", "generate s", "total s", "run.json s"]
+    lead = ["employees", "kpi rows", "status", "generate s", "total s", "CPU s", "run.json s"]
     nb_cols = sorted(c for c in table.columns if c.endswith(" s") and c[:2].isdigit())
     table = table[[c for c in lead if c in table.columns] + nb_cols + ["peak GB"]]
     command = "nice .venv/bin/python benchmarks/scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -235,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Each size: `python -m analysis sample --employees N --months {args.months} --seed {args.seed}` (generate s), then "
         f"`python -m analysis run --data DIR --out TMP --jobs {args.jobs}` (total s: wall time of the command, data validation "
-        "included; run.json s: the run's own clock, from input hashing to the last page; one column per notebook: its wall time "
+        "included; CPU s: user + system seconds of the whole process tree; run.json s: the run's own clock, from input hashing to the last page; one column per notebook: its wall time "
         "in run.json, page rendering included). Peak GB: the largest sum of resident memory over the pipeline's whole process tree "
         f"(workers and kernels), polled every {args.poll} s with psutil.",
         "",
@@ -243,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         markdown_table(table),
         "",
-        f"Time exponent (slope of log total s on log employees): {slope:.2f}" + (f"; notebook 02 alone: {slope_02:.2f}" if math.isfinite(slope_02) else "") + ".",
+        f"Time exponent (slope of log total s on log employees): {slope:.2f}" + (f"; notebook 02 alone: {slope_02:.2f}" if math.isfinite(slope_02) else "")
+        + f"; of the CPU seconds: {slope_cpu:.2f}.",
         "",
     ]
     if ratios is not None:
