@@ -5,6 +5,8 @@ One run = one folder ``reports/<YYYY-MM-DD_HHMMSS>_<dataset>/`` with an executiv
 tables the notebooks exported, and ``run.json`` (parameters, input fingerprints, package
 versions, timings, status). ``reports/index.html`` lists every run, newest first, and
 ``reports/latest`` points at the newest successful run; a failed run never moves it.
+The analyses' own progress lines (:func:`analysis.progress.report_progress`) go to
+``progress/<notebook>.log`` in the run folder and are printed on the console as they come.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -29,9 +34,10 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from traitlets import default
 
-from analysis.data import DataValidationError, load_dataset
+from analysis.data import CACHE_ENV, DataValidationError, load_dataset, write_dataset_cache
 from analysis.notebook_params import ParameterError, check_params_file
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
+from analysis.progress import PROGRESS_ENV, ProgressTail
 from analysis.report import page_title
 from analysis.run_summary import PAGE, rebuild_index, write_run_summary
 from analysis.upstream import input_fingerprints
@@ -124,10 +130,31 @@ class ThisInterpreterKernelManager(KernelManager):
 
         return "auto" if zmq.has("curve") else "disabled"
 
+    async def _async_interrupt_kernel(self) -> None:
+        """Interrupt the kernel, except as the first step of shutting it down.
 
-def _execute(src: str, dst: str, parameters: dict[str, Any], cwd: str, html: str, run_label: str) -> tuple[float, str | None, bool]:
+        jupyter_client's ``shutdown_kernel`` sends SIGINT to the kernel's process group before
+        every shutdown request, also the graceful one nbclient makes after the last cell. When
+        the signal lands while ipykernel is inside a message handler (it installs Python's
+        default SIGINT handler around each one; on a large run the kernel can still be busy
+        there), ipykernel logs ``KeyboardInterrupt caught in kernel.`` to the kernel's stderr,
+        which is the console of the run: a stray error line on a run that succeeded. The
+        interrupt does nothing for a notebook that has run through; a kernel that does not
+        stop on the shutdown request still gets SIGTERM and then SIGKILL (``finish_shutdown``),
+        and interrupts outside a shutdown (a cell timeout) are sent as before.
+        """
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
+
+def _execute(
+    src: str, dst: str, parameters: dict[str, Any], cwd: str, html: str, run_label: str, progress: str | None = None,
+) -> tuple[float, str | None, bool]:  # fmt: skip
     """Execute one notebook with Papermill and render its page (in a worker process).
 
+    ``progress`` is the notebook's progress file: the kernel inherits this worker's environment,
+    so ``TIK_PROGRESS_FILE`` set here is where :func:`analysis.progress.report_progress` writes.
     Returns the wall time of both steps in seconds, the error text (None when the notebook ran
     through) and whether the page was written.
     """
@@ -138,6 +165,10 @@ def _execute(src: str, dst: str, parameters: dict[str, Any], cwd: str, html: str
     # papermill's own reading of the parameters cell stumbles on comments ("Unable to parse line 9 ...");
     # the kit checks the parameters itself (analysis.notebook_params) before any notebook runs
     logging.getLogger("papermill.translators").setLevel(logging.ERROR)
+    if progress:
+        os.environ[PROGRESS_ENV] = progress
+    else:
+        os.environ.pop(PROGRESS_ENV, None)
     t0 = time.perf_counter()
     error = None
     try:
@@ -207,7 +238,7 @@ def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
     """
     ids = frozenset(i for i in ids if not i.isdigit())
     leaks: dict[str, list[str]] = {}
-    for path in [*folder.glob("*.html"), *folder.glob("*.ipynb"), *folder.glob("tables/*.csv")]:
+    for path in [*folder.glob("*.html"), *folder.glob("*.ipynb"), *folder.glob("tables/*.csv"), *folder.glob("progress/*.log")]:
         found = sorted(set(_TOKEN.findall(path.read_text(encoding="utf-8", errors="replace"))) & ids)
         if found:
             leaks[path.name] = found[:5]
@@ -238,9 +269,19 @@ def _write_skipped_page(html: Path, name: str, reason: str, run_label: str) -> N
     html.write_text(PAGE.format(title=escape(f"{name} — skipped"), body=body), encoding="utf-8")
 
 
+def _dependents(name: str, items: list[NotebookRun]) -> set[str]:
+    """Notebooks of the run that depend on ``name``, directly or through others."""
+    found: set[str] = set()
+    frontier = {name}
+    while frontier:
+        frontier = {i.name for i in items if frontier & set(i.depends_on) and i.name not in found and i.name != name}
+        found |= frontier
+    return found
+
+
 def _execute_all(
     notebooks: list[Path], items: list[NotebookRun], folder: Path, notebooks_dir: Path, global_params: dict[str, Any],
-    per_notebook: dict[str, dict[str, Any]], data_dir: Path, jobs: int, say: Any, t_run: float,
+    per_notebook: dict[str, dict[str, Any]], data_dir: Path, jobs: int, say: Any, t_run: float, progress: ProgressTail | None = None,
 ) -> None:  # fmt: skip
     """Execute and render the notebooks in dependency order, independent ones side by side.
 
@@ -261,6 +302,9 @@ def _execute_all(
             **global_params, **per_notebook.get(item.name, {}), "data_dir": str(data_dir), "output_dir": str(folder.resolve()),
         }  # fmt: skip
         item.ipynb = paths[item.name].name
+    # of the notebooks ready together, those that others wait for start first (02, on which 03 and 04 wait, before
+    # 00 and 01): the run's longest chain starts at once instead of queueing behind a notebook nothing needs
+    waiting.sort(key=lambda item: -len(_dependents(item.name, items)))
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: dict[Future, NotebookRun] = {}
         while waiting or pending:
@@ -275,6 +319,7 @@ def _execute_all(
                     future = pool.submit(
                         _execute, str(nb), str(folder / nb.name), item.parameters, str(notebooks_dir),
                         str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
+                        str(progress.path_for(nb.stem)) if progress is not None else None,
                     )  # fmt: skip
                     verb = "start " if len(pending) < max(1, jobs) else "queued"  # the pool starts queued ones as workers free up
                     pending[future] = item
@@ -372,6 +417,7 @@ def run(
     say(f"run {folder.name}: {len(notebooks)} notebook(s) on {data_dir}")
     t_run = time.perf_counter()
     ids: frozenset[str] = frozenset()
+    shared: Path | None = None
     record["inputs"] = hash_inputs(data_dir)
     try:
         dataset = load_dataset(data_dir)
@@ -379,6 +425,7 @@ def run(
         ids = frozenset(map(str, employees["employee_id"]))
         if "manager_id" in employees:
             ids |= frozenset(map(str, employees["manager_id"].dropna()))
+        shared = _share_dataset(dataset, record["inputs"])
         del dataset, employees
     except DataValidationError as exc:
         result.status, result.error = "failed", f"data validation failed: {exc}"
@@ -388,8 +435,12 @@ def run(
         say(f"  {result.error}")
     if result.ok and not notebooks:
         result.status, result.error = "failed", f"no notebooks in {notebooks_dir}" + (f" match --only {' '.join(only)}" if only else "")
+    if shared is not None and not result.ok:
+        shutil.rmtree(shared.parent, ignore_errors=True)
     if result.ok:
-        _execute_all(notebooks, result.notebooks, folder, notebooks_dir, global_params, per_notebook, data_dir, jobs, say, t_run)
+        # the analyses' own progress lines ("program P02 (2/3) started"), printed as they are written
+        with _notebooks_read(shared), ProgressTail(folder / "progress", say, t_run) as progress:
+            _execute_all(notebooks, result.notebooks, folder, notebooks_dir, global_params, per_notebook, data_dir, jobs, say, t_run, progress)
         if any(item.status != "ok" for item in result.notebooks):
             result.status = "failed"
             result.error = "notebook(s) failed: " + ", ".join(
@@ -412,6 +463,37 @@ def run(
     rebuild_index(out)
     say(f"run {result.status}: {folder} ({record['seconds']:.1f} s)" + (f"\n  {result.error}" if result.error else ""))
     return result
+
+
+def _share_dataset(dataset: Any, inputs: dict[str, str]) -> Path | None:
+    """Write the validated dataset for the run's notebooks (:func:`analysis.data.write_dataset_cache`).
+
+    A private temporary folder, not the published run folder; None when it cannot be written
+    (the notebooks then read and validate the folder themselves, as without it).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="tik-dataset-"))
+    try:
+        return write_dataset_cache(dataset, folder / "dataset.pickle", inputs)
+    except Exception:  # noqa: BLE001 - the shared copy only saves time
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+@contextmanager
+def _notebooks_read(shared: Path | None) -> Iterator[None]:
+    """``TIK_DATASET_CACHE`` set for the workers and kernels started in the block; the shared copy removed after."""
+    before = os.environ.get(CACHE_ENV)
+    if shared is not None:
+        os.environ[CACHE_ENV] = str(shared)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:
+            os.environ[CACHE_ENV] = before
+        if shared is not None:
+            shutil.rmtree(shared.parent, ignore_errors=True)
 
 
 def _collect_headlines(folder: Path) -> dict[str, list[dict[str, Any]]]:

@@ -886,21 +886,24 @@ def _followups(rng: np.random.Generator, months: pd.DatetimeIndex, enrollments: 
     idx = pos[first["employee_id"].to_numpy()].to_numpy()
     u = rng.random((len(first), len(FOLLOWUP_MONTHS)))
     noise = rng.normal(0, 0.5, size=(len(first), len(FOLLOWUP_MONTHS)))
-    rows = []
-    prob: dict[str, dict[int, list[float]]] = {}
+    employee = first["employee_id"].to_numpy(dtype=object)
+    program = first["program_id"].to_numpy(dtype=object)
+    parts = []
+    prob: dict[str, dict[int, np.ndarray]] = {}
     end = first["end_date"].to_numpy(dtype="datetime64[ns]")
+    leave = exit_date[idx]
     for j, m in enumerate(FOLLOWUP_MONTHS):
         due = (pd.DatetimeIndex(end) + pd.DateOffset(months=m)).to_numpy(dtype="datetime64[ns]")
-        leave = exit_date[idx]
         ok = (due <= panel_end) & (np.isnat(leave) | (due < leave))
         theta = first["program_id"].map(lambda p, m=m: FOLLOWUP_LOGIT[p][m]).to_numpy(float)
         p_apply = 1 / (1 + np.exp(-(theta + FOLLOWUP_SLOPE * x[idx])))
         applied = u[:, j] < p_apply
         rating = np.clip(np.round(3.2 + 0.5 * x[idx] + 0.5 * applied + noise[:, j], 1), 1.0, 5.0)
-        for k in np.nonzero(ok)[0]:
-            rows.append((first["employee_id"].iat[k], first["program_id"].iat[k], m, bool(applied[k]), float(rating[k])))
-            prob.setdefault(first["program_id"].iat[k], {}).setdefault(m, []).append(float(p_apply[k]))
-    table = pd.DataFrame(rows, columns=["employee_id", "program_id", "months_after", "applied", "manager_rating"])
+        parts.append(pd.DataFrame({"employee_id": employee[ok], "program_id": program[ok], "months_after": np.full(int(ok.sum()), m, dtype="int64"),
+                                   "applied": applied[ok], "manager_rating": rating[ok]}))
+        for p in np.unique(program[ok]):
+            prob.setdefault(str(p), {})[m] = p_apply[ok & (program == p)]
+    table = pd.concat(parts, ignore_index=True)
     table = table.sort_values(["employee_id", "program_id", "months_after"], ignore_index=True)
     truth = {p: {m: {"true_apply_probability": _r(np.mean(v)), "n": len(v)} for m, v in sorted(by_m.items())} for p, by_m in sorted(prob.items())}
     return table, truth
@@ -1137,6 +1140,7 @@ def gap_analysis_truth(config: SampleConfig, tables: dict[str, pd.DataFrame], la
     ass = tables["assessments"]
     drivers: dict[str, Any] = {}
     needs: dict[str, Any] = {}
+    pos = pd.Series(np.arange(len(staff_ids)), index=staff_ids)
     for k, d in enumerate(DEPARTMENTS):
         idx = dept == k
         comps = COMPETENCIES[d.role]
@@ -1155,13 +1159,16 @@ def gap_analysis_truth(config: SampleConfig, tables: dict[str, pd.DataFrame], la
         required = comps[j][1]
         mine = ass[(ass["competency"] == target) & ass["employee_id"].isin(staff_ids[idx])]
         latest = mine.groupby("employee_id")["assessed_on"].max()
-        pos = pd.Series(np.arange(len(staff_ids)), index=staff_ids)
         who = pos.loc[latest.index].to_numpy()
         trained_before = (cohort[who] > 0) & (cohort[who] < review) & (latest.to_numpy() >= review_start)
         level_then = np.minimum(level[who, j] + np.where(trained_before, gain[who], 0.0), 5.0)
         level_now_all = np.minimum(level[:, j] + np.where(cohort > 0, gain, 0.0), 5.0)
         keep = active[who]
-        assessed_active = idx & active & np.isin(staff_ids, latest.index)
+        # staff assessed in the target competency, by position: np.isin on the object array of
+        # ids compared every id with every assessed id (quadratic in head count)
+        assessed = np.zeros(len(staff_ids), dtype=bool)
+        assessed[who] = True
+        assessed_active = idx & active & assessed
         needs[d.program] = {
             "competency": target, "role": d.role, "department": d.name, "threshold": NEEDS_THRESHOLD,
             "population": int((idx & active).sum()), "assessed": int(keep.sum()),
