@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time as _time
 import json
+import time as _time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -16,7 +16,7 @@ from analysis.attribution import narrative
 from analysis.attribution.accounting import Accounting, account_trainees
 from analysis.attribution.ladder import run_ladder
 from analysis.attribution.narrative import _engine_notes
-from analysis.attribution.panel import PSCORE_TRIM, Cluster, build_estimation_panel
+from analysis.attribution.panel import PSCORE_TRIM, Cluster, EstimationPanel, build_estimation_panel
 from analysis.attribution.robustness import _heterogeneity, _robustness
 from analysis.data import DataValidationError
 from analysis.diagnostics import (
@@ -450,10 +450,59 @@ def evaluate_program(
     Goodman-Bacon, A. (2021). *Journal of Econometrics* 225(2).
     """
     opt = EvaluationOptions.build(options, **overrides)
+    ev, handoff, ep = _evaluate_main(dataset, program_id, kpi, opt, truth)
+    ev.heterogeneity, ev.timings["heterogeneity"] = _evaluate_heterogeneity(ep, handoff, opt)
+    ev.robustness, ev.timings["robustness"] = _evaluate_robustness(dataset, ep, handoff, opt)
+    return ev
+
+
+@dataclass(frozen=True)
+class _Handoff:
+    """What the heterogeneity and robustness parts need from the main part of one evaluation.
+
+    Small (no frames), so a worker process can receive it and rebuild the panel from
+    the dataset (:func:`_panel_for`) instead of being sent the panel.
+    """
+
+    program_id: str
+    kpi: str | None  # as the caller gave it (None = the program's KPI), so the rebuilt panel is the same
+    covariates: tuple[str, ...]  # the controls the ladder's fallback settled on
+    anticipation: int
+    truth: dict[str, Any] | None
+    main: AggregateEffect  # the recommended estimate's overall ATT
+    reuse: dict[int, AggregateEffect] | None  # overall ATT of fits already run, by anticipation
+    comparison_left_out: bool
+
+
+def _panel_kw(opt: EvaluationOptions) -> dict[str, Any]:
+    return dict(controls=opt.controls, cluster=opt.cluster, min_cohort_size=opt.min_cohort_size,
+                small_cohorts=opt.small_cohorts)
+
+
+def _panel_for(dataset: Any, handoff: _Handoff, opt: EvaluationOptions) -> EstimationPanel:
+    """The estimation panel as the main part left it: built again, with the ladder's controls.
+
+    The ladder's controls fallback replaces ``prepared`` (and ``prepared_asis``) by copies
+    with the covariates that could be estimated; the same replacement here gives the
+    panel the heterogeneity and robustness parts saw in-process.
+    """
+    ep = build_estimation_panel(dataset, handoff.program_id, handoff.kpi, same_kpi_trainees=opt.same_kpi_trainees,
+                                **_panel_kw(opt))
+    covs = list(handoff.covariates)
+    asis = ep.prepared_asis
+    ep.prepared = replace(ep.prepared, covariates=covs)
+    ep.prepared_asis = replace(asis, covariates=list(covs))
+    return ep
+
+
+def _evaluate_main(
+    dataset: Any, program_id: str, kpi: str | None, opt: EvaluationOptions, truth: dict[str, Any] | None
+) -> tuple[ProgramEvaluation, _Handoff, EstimationPanel]:
+    """Panel, ladder, event study and diagnostics; heterogeneity and robustness left empty."""
+    kpi_arg = kpi
     timings: dict[str, float] = {}
     t0 = _time.perf_counter()
-    panel_kw = dict(controls=opt.controls, cluster=opt.cluster, min_cohort_size=opt.min_cohort_size,
-                    small_cohorts=opt.small_cohorts)
+    panel_kw = _panel_kw(opt)
     ep = build_estimation_panel(dataset, program_id, kpi, same_kpi_trainees=opt.same_kpi_trainees, **panel_kw)
     timings["build panel"] = _time.perf_counter() - t0
     kpi = ep.kpi
@@ -496,29 +545,19 @@ def evaluate_program(
     ov = overlap_check(ep.prepared, min_cohort=opt.min_group_size,
                        n_used=(accounting.n_used, accounting.n_controls_used))
 
-    t0 = _time.perf_counter()
-    het = (
-        _heterogeneity(ep, k, opt.control, opt.heterogeneity_method, opt.min_group_size, truth,
-                       intervals=opt.subgroup_intervals)
-        if opt.heterogeneity
-        else pd.DataFrame(columns=["dimension", "group", "trainees", "att", "se", "ci_low", "ci_high", "note"])
-    )
-    timings["heterogeneity"] = _time.perf_counter() - t0
-    t0 = _time.perf_counter()
-    if opt.robustness:
-        same_kpi_panel = None
-        if ep.comparison_left_out and opt.same_kpi_trainees == "exclude":
-            same_kpi_panel = build_estimation_panel(dataset, program_id, kpi, same_kpi_trainees="keep", **panel_kw)
-        rob = _robustness(ep, rec, k, opt.method, opt.allow_unbalanced_panel, control=opt.control,
-                          other_anticipation=(1 if k == 0 else 0), employee_clusters=ep.cluster != "employee",
-                          same_kpi_panel=same_kpi_panel, reuse={0: lad.controls_fit} if k else None)
-    else:
-        rob = pd.DataFrame(columns=["variant", "att", "se", "ci_low", "ci_high", "trainees_used", "controls_used", "note"])
-    timings["robustness"] = _time.perf_counter() - t0
-
     notes = list(ep.notes)
     notes += _engine_notes(rec)
-    return ProgramEvaluation(
+    handoff = _Handoff(
+        program_id=str(program_id),
+        kpi=kpi_arg,
+        covariates=tuple(ep.prepared.covariates),
+        anticipation=k,
+        truth=truth,
+        main=overall,
+        reuse={0: lad.controls_fit.aggregate("simple")} if k else None,
+        comparison_left_out=bool(ep.comparison_left_out),
+    )
+    ev = ProgramEvaluation(
         program_id=str(program_id),
         program_name=program_name,
         kpi=kpi,
@@ -541,13 +580,47 @@ def evaluate_program(
         twfe_weights=twcheck,
         honest=honest,
         overlap=ov,
-        heterogeneity=het,
-        robustness=rob,
+        heterogeneity=_EMPTY_HETEROGENEITY.copy(),
+        robustness=_EMPTY_ROBUSTNESS.copy(),
         cohort_table=ep.cohort_table,
         truth=truth,
         notes=notes,
         timings=timings,
     )
+    return ev, handoff, ep
+
+
+_EMPTY_HETEROGENEITY = pd.DataFrame(columns=["dimension", "group", "trainees", "att", "se", "ci_low", "ci_high", "note"])
+_EMPTY_ROBUSTNESS = pd.DataFrame(columns=["variant", "att", "se", "ci_low", "ci_high", "trainees_used", "controls_used", "note"])
+
+
+def _evaluate_heterogeneity(ep: EstimationPanel, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd.DataFrame, float]:
+    """Subgroup table of one evaluation, and its seconds."""
+    t0 = _time.perf_counter()
+    het = (
+        _heterogeneity(ep, handoff.anticipation, opt.control, opt.heterogeneity_method, opt.min_group_size, handoff.truth,
+                       intervals=opt.subgroup_intervals)
+        if opt.heterogeneity
+        else _EMPTY_HETEROGENEITY.copy()
+    )
+    return het, _time.perf_counter() - t0
+
+
+def _evaluate_robustness(dataset: Any, ep: EstimationPanel, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd.DataFrame, float]:
+    """Robustness table of one evaluation, and its seconds."""
+    t0 = _time.perf_counter()
+    if not opt.robustness:
+        return _EMPTY_ROBUSTNESS.copy(), _time.perf_counter() - t0
+    k = handoff.anticipation
+    same_kpi_panel = None
+    if handoff.comparison_left_out and opt.same_kpi_trainees == "exclude":
+        same_kpi_panel = build_estimation_panel(dataset, handoff.program_id, ep.kpi, same_kpi_trainees="keep",
+                                                **_panel_kw(opt))
+    rob = _robustness(ep, handoff.main, k, opt.method, opt.allow_unbalanced_panel, control=opt.control,
+                      other_anticipation=(1 if k == 0 else 0), employee_clusters=ep.cluster != "employee",
+                      same_kpi_panel=same_kpi_panel, reuse=handoff.reuse)
+    return rob, _time.perf_counter() - t0
+
 
 @dataclass
 class AttributionReport:
