@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -450,10 +451,26 @@ def evaluate_program(
     Goodman-Bacon, A. (2021). *Journal of Econometrics* 225(2).
     """
     opt = EvaluationOptions.build(options, **overrides)
-    ev, handoff, ep = _evaluate_main(dataset, program_id, kpi, opt, truth)
-    ev.heterogeneity, ev.timings["heterogeneity"] = _evaluate_heterogeneity(ep, handoff, opt)
-    ev.robustness, ev.timings["robustness"] = _evaluate_robustness(dataset, ep, handoff, opt)
+    with _one_blas_thread():
+        ev, handoff, ep = _evaluate_main(dataset, program_id, kpi, opt, truth)
+        ev.heterogeneity, ev.timings["heterogeneity"] = _evaluate_heterogeneity(ep, handoff, opt)
+        ev.robustness, ev.timings["robustness"] = _evaluate_robustness(dataset, ep, handoff, opt)
     return ev
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """One BLAS / OpenMP thread for the duration.
+
+    The matrices of an evaluation are small, where one thread is also the faster; and a
+    multithreaded BLAS sums in an order that depends on the thread count, so the bootstrap
+    draws and the pre-trend test moved in the 15th digit with the machine's cores. With one
+    thread the results do not depend on the number of cores or of worker processes.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
 
 
 @dataclass(frozen=True)
