@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time as _time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -19,7 +20,7 @@ from analysis.attribution.ladder import run_ladder
 from analysis.attribution.narrative import _engine_notes
 from analysis.attribution.panel import PSCORE_TRIM, Cluster, EstimationPanel, build_estimation_panel
 from analysis.attribution.robustness import _heterogeneity, _robustness
-from analysis.data import DataValidationError
+from analysis.data import DataValidationError, Dataset
 from analysis.diagnostics import (
     DipCheck,
     HonestDiDCheck,
@@ -34,6 +35,7 @@ from analysis.diagnostics import (
     twfe_weight_check,
 )
 from analysis.did import AggregateEffect, ResultSummary, StaggeredDiDResults
+from analysis.progress import report_progress
 
 #: Options that change the recommended estimate (notebook parameters, printed and recorded).
 ESTIMATE_OPTIONS = ("controls", "anticipation", "control", "same_kpi_trainees", "cluster", "small_cohorts",
@@ -460,7 +462,7 @@ def evaluate_program(
 
 @contextlib.contextmanager
 def _one_blas_thread() -> Iterator[None]:
-    """One BLAS / OpenMP thread for the duration.
+    """One BLAS / OpenMP thread for the duration (as in every worker of :func:`evaluate_programs`).
 
     The matrices of an evaluation are small, where one thread is also the faster; and a
     multithreaded BLAS sums in an order that depends on the thread count, so the bootstrap
@@ -696,6 +698,8 @@ def evaluate_programs(
     dataset: Any,
     programs: Sequence[str] | None = None,
     options: EvaluationOptions | None = None,
+    *,
+    n_jobs: int | None = None,
     **overrides: Any,
 ) -> AttributionReport:
     """Run :func:`evaluate_program` on several programs (default: all).
@@ -711,19 +715,47 @@ def evaluate_programs(
         Program ids; ``None`` = every program in the dataset.
     options : EvaluationOptions, optional
         Options of every evaluation.
+    n_jobs : int, optional
+        Worker processes (default: every core, ``os.cpu_count()``); never more than
+        there are programs. ``1`` evaluates in this process, one program after the other.
     **overrides
         Single options by name, on top of ``options``.
 
     Returns
     -------
     AttributionReport
+
+    Notes
+    -----
+    With more than one worker, the programs are evaluated in ``spawn``-started
+    worker processes (a forked child of a process whose BLAS / OpenMP threads are
+    running can deadlock), each limited to one BLAS thread. Each evaluation is split
+    in three tasks: the panel, method ladder, event study and diagnostics first, then
+    the heterogeneity and the robustness tables, which need the ladder's comparison
+    month and controls and so start once it is done; the pool runs whichever task is
+    ready, so both cores stay busy. Every worker receives the dataset once, its
+    ``kpi_monthly`` cut to the KPIs of the programs evaluated, and rebuilds a
+    program's panel rather than being sent it. Every fit is the same computation on
+    the same data as in-process (the bootstrap is seeded), so the results equal
+    those of ``n_jobs=1``. Progress ("program P02 (2/3) started", "... finished in
+    12.3 s") goes to :func:`analysis.progress.report_progress`, never to the output.
     """
     opt = EvaluationOptions.build(options, **overrides)
     ids = list(programs) if programs is not None else [str(p) for p in dataset.programs["program_id"]]
+    workers = min(len(ids), n_jobs if n_jobs is not None else (os.cpu_count() or 1))
+    if workers > 1:
+        outcome = _evaluate_in_workers(dataset, ids, opt, workers)
+    else:
+        outcome = {}
+        for i, pid in enumerate(ids, 1):
+            t0 = _time.perf_counter()
+            report_progress(f"attribution: program {pid} ({i}/{len(ids)}) started")
+            outcome[pid] = _evaluate_one(dataset, pid, opt)
+            report_progress(_finished(pid, i, len(ids), _time.perf_counter() - t0, outcome[pid][1]))
     results: dict[str, ProgramEvaluation] = {}
     skipped: dict[str, str] = {}
     for pid in ids:
-        ev, why = _evaluate_one(dataset, pid, opt)
+        ev, why = outcome[pid]
         if ev is not None:
             results[pid] = ev
         else:
@@ -736,3 +768,153 @@ def _evaluate_one(dataset: Any, pid: str, opt: EvaluationOptions) -> tuple[Progr
         return evaluate_program(dataset, pid, options=opt), None
     except DataValidationError as exc:
         return None, f"not evaluated: {exc}"
+
+
+def _finished(pid: str, i: int, n: int, seconds: float, why: str | None) -> str:
+    what = "finished" if why is None else "not evaluated"
+    return f"attribution: program {pid} ({i}/{n}) {what} in {seconds:.1f} s"
+
+
+# --------------------------------------------------------------------------- #
+# Worker processes
+# --------------------------------------------------------------------------- #
+#: The dataset of this worker process (set once by :func:`_init_worker`).
+_WORKER_DATASET: Any = None
+#: Panels this worker built, by program (the heterogeneity and robustness tasks of a
+#: program often land on the worker that ran its ladder); the last two are kept.
+_WORKER_PANELS: dict[tuple[str, tuple[str, ...]], EstimationPanel] = {}
+_WORKER_LIMITS: Any = None
+
+
+def _init_worker(dataset: Any) -> None:
+    """Worker start: keep the dataset, import the engines, one BLAS thread."""
+    global _WORKER_DATASET, _WORKER_LIMITS
+    _WORKER_DATASET = dataset
+    import diff_diff  # noqa: F401 - imported before the thread limit, so its libraries are covered
+    import linearmodels  # noqa: F401
+    import statsmodels.api  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    _WORKER_LIMITS = threadpool_limits(limits=1)
+
+
+def _keep_panel(handoff: _Handoff, ep: EstimationPanel) -> None:
+    _WORKER_PANELS[(handoff.program_id, handoff.covariates)] = ep
+    while len(_WORKER_PANELS) > 2:
+        del _WORKER_PANELS[next(iter(_WORKER_PANELS))]
+
+
+def _task_main(pid: str, opt: EvaluationOptions) -> tuple[ProgramEvaluation | None, _Handoff | None, str | None]:
+    try:
+        ev, handoff, ep = _evaluate_main(_WORKER_DATASET, pid, None, opt, None)
+    except DataValidationError as exc:
+        return None, None, f"not evaluated: {exc}"
+    _keep_panel(handoff, ep)
+    return ev, handoff, None
+
+
+def _task_part(part: str, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd.DataFrame | None, float, str | None]:
+    dataset = _WORKER_DATASET
+    try:
+        ep = _WORKER_PANELS.get((handoff.program_id, handoff.covariates))
+        if ep is None:
+            ep = _panel_for(dataset, handoff, opt)
+            _keep_panel(handoff, ep)
+        if part == "heterogeneity":
+            table, seconds = _evaluate_heterogeneity(ep, handoff, opt)
+        else:
+            table, seconds = _evaluate_robustness(dataset, ep, handoff, opt)
+    except DataValidationError as exc:
+        return None, 0.0, f"not evaluated: {exc}"
+    return table, seconds, None
+
+
+def _for_workers(dataset: Any, ids: Sequence[str]) -> Any:
+    """The dataset as sent to each worker: ``kpi_monthly`` cut to the KPIs of the programs.
+
+    Kept whole when the cut would move the panel window (first to last KPI month of any
+    KPI), which numbers the months of every panel.
+    """
+    if not isinstance(dataset, Dataset) or "kpi_monthly" not in dataset.tables:
+        return dataset
+    progs = dataset.programs
+    if progs is None or "kpi" not in progs:
+        return dataset
+    kpis = set(progs.loc[progs["program_id"].astype(str).isin([str(p) for p in ids]), "kpi"].astype(str))
+    rows = dataset.tables["kpi_monthly"]
+    cut = rows.loc[rows["kpi"].astype(str).isin(kpis)]
+    if len(cut) == len(rows) or cut.empty or cut["month"].min() != rows["month"].min() or cut["month"].max() != rows["month"].max():
+        return dataset
+    return Dataset(path=dataset.path, tables={**dataset.tables, "kpi_monthly": cut}, warnings=[],
+                   fingerprints=dict(dataset.fingerprints))
+
+
+def _evaluate_in_workers(
+    dataset: Any, ids: list[str], opt: EvaluationOptions, workers: int
+) -> dict[str, tuple[ProgramEvaluation | None, str | None]]:
+    """Evaluate ``ids`` in ``workers`` spawn-started processes (see :func:`evaluate_programs`)."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    n = len(ids)
+    order = {pid: i for i, pid in enumerate(ids, 1)}
+    # ready tasks: every ladder first (the other parts wait for one), then robustness (the longer) before heterogeneity
+    ready: list[tuple[str, str]] = [("main", pid) for pid in ids]
+    rank = {"main": 0, "robustness": 1, "heterogeneity": 2}
+    evs: dict[str, ProgramEvaluation] = {}
+    handoffs: dict[str, _Handoff] = {}
+    open_parts: dict[str, int] = {}
+    started: dict[str, float] = {}
+    outcome: dict[str, tuple[ProgramEvaluation | None, str | None]] = {}
+
+    def finish(pid: str, ev: ProgramEvaluation | None, why: str | None) -> None:
+        outcome[pid] = (ev, why)
+        report_progress(_finished(pid, order[pid], n, _time.perf_counter() - started[pid], why))
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(_for_workers(dataset, ids),)) as pool:
+        running: dict[Future, tuple[str, str]] = {}
+        try:
+            while ready or running:
+                ready.sort(key=lambda task: rank[task[0]])
+                while ready and len(running) < workers:  # no queue in the pool: a submitted task starts now
+                    part, pid = ready.pop(0)
+                    if part == "main":
+                        started[pid] = _time.perf_counter()
+                        report_progress(f"attribution: program {pid} ({order[pid]}/{n}) started")
+                        running[pool.submit(_task_main, pid, opt)] = (part, pid)
+                    else:
+                        running[pool.submit(_task_part, part, handoffs[pid], opt)] = (part, pid)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    part, pid = running.pop(future)
+                    if pid in outcome:  # a part of an evaluation that already failed
+                        continue
+                    if part == "main":
+                        ev, handoff, why = future.result()
+                        if ev is None or handoff is None:
+                            finish(pid, None, why)
+                            continue
+                        evs[pid], handoffs[pid] = ev, handoff
+                        open_parts[pid] = 2
+                        ready += [("robustness", pid), ("heterogeneity", pid)]
+                        continue
+                    table, seconds, why = future.result()
+                    if table is None:
+                        ready = [task for task in ready if task[1] != pid]
+                        finish(pid, None, why)
+                        continue
+                    ev = evs[pid]
+                    setattr(ev, part, table)
+                    ev.timings[part] = seconds
+                    open_parts[pid] -= 1
+                    if open_parts[pid] == 0:
+                        # the in-process order of the timings: main parts, heterogeneity, robustness
+                        ev.timings = {**{k: v for k, v in ev.timings.items() if k not in ("heterogeneity", "robustness")},
+                                      "heterogeneity": ev.timings["heterogeneity"], "robustness": ev.timings["robustness"]}
+                        finish(pid, ev, None)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return outcome
