@@ -739,6 +739,9 @@ def evaluate_programs(
     the same data as in-process (the bootstrap is seeded), so the results equal
     those of ``n_jobs=1``. Progress ("program P02 (2/3) started", "... finished in
     12.3 s") goes to :func:`analysis.progress.report_progress`, never to the output.
+    A spawned worker imports the calling script again, so a script (not a notebook or
+    a test) must call this under ``if __name__ == "__main__":``, as every spawn-based
+    pool requires; Jupyter and papermill kernels need nothing.
     """
     opt = EvaluationOptions.build(options, **overrides)
     ids = list(programs) if programs is not None else [str(p) for p in dataset.programs["program_id"]]
