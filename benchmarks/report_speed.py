@@ -11,8 +11,9 @@ the kernel start are warm, as on a second ``make report``):
 * ``python -m analysis run --data data/sample`` (every notebook), and
 * ``python -m analysis run --data data/sample --only 02``,
 
-and, in this process, ``evaluate_programs`` on the sample with notebook 02's options,
-with the seconds of each part (``ProgramEvaluation.timings``). Wall-clock and CPU seconds
+and ``evaluate_programs`` on the sample with notebook 02's options, in this process
+(``n_jobs=1``) and in worker processes (the default, as notebook 02 runs it), with the
+seconds of each part (``ProgramEvaluation.timings``). Wall-clock and CPU seconds
 (children included) are given, with the load average: on a shared machine the CPU time is
 the steadier number. Output: ``benchmarks/results/report_speed.md`` (``--out`` to change).
 """
@@ -56,21 +57,27 @@ def time_run(args: list[str], repeats: int) -> dict[str, float]:
 
 
 def time_parts() -> pd.DataFrame:
-    """Seconds of each part of evaluate_program per sample program (notebook 02's options)."""
+    """Seconds of each part of evaluate_program per sample program (notebook 02's options).
+
+    Run twice: in this process (``n_jobs=1``, the parts one after the other) and as notebook 02
+    runs it (worker processes on every core; the parts' seconds are measured in the workers).
+    The CPU seconds include the worker processes.
+    """
     from analysis.attribution import EvaluationOptions, evaluate_programs
     from analysis.data import load_dataset
 
     ds = load_dataset(ROOT / "data" / "sample")
     opt = EvaluationOptions(n_boot=999, seed=7)
-    t0, c0 = time.perf_counter(), time.process_time()
-    report = evaluate_programs(ds, None, opt)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     rows = []
-    for pid, ev in report.results.items():
-        row = {"program": pid, **{k: round(v, 2) for k, v in ev.timings.items()}}
-        row["total"] = round(sum(ev.timings.values()), 2)
-        rows.append(row)
-    rows.append({"program": "all (wall / cpu)", "total": f"{wall:.1f} / {cpu:.1f}"})
+    for label, n_jobs in (("in process (n_jobs=1)", 1), (f"{os.cpu_count()} worker processes (default)", None)):
+        t0, c0, k0 = time.perf_counter(), time.process_time(), _child_cpu()
+        report = evaluate_programs(ds, None, opt, n_jobs=n_jobs)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0 + _child_cpu() - k0
+        for pid, ev in report.results.items():
+            row = {"run": label, "program": pid, **{k: round(v, 2) for k, v in ev.timings.items()}}
+            row["total"] = round(sum(ev.timings.values()), 2)
+            rows.append(row)
+        rows.append({"run": label, "program": "all (wall / cpu)", "total": f"{wall:.1f} / {cpu:.1f}"})
     return pd.DataFrame(rows)
 
 
@@ -90,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         ])
         lines += ["## Warm runs (fastest of the repeats, after a warm-up)", "", markdown_table(runs), ""]
     parts = time_parts()
-    lines += ["## evaluate_program parts, seconds (in-process, sample, 999 draws)", "", markdown_table(parts.astype(object).where(parts.notna(), "")), ""]
+    lines += ["## evaluate_programs and its parts, seconds (sample, 999 draws)", "", markdown_table(parts.astype(object).where(parts.notna(), "")), ""]
     lines.append(f"Load average at end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}.")
     text = "\n".join(lines) + "\n"
     print(text)

@@ -228,3 +228,26 @@ def test_event_study_sentence_states_the_months_the_chart_draws(sample_report, p
     words = [f"month {r[0]}" if len(r) == 1 else f"month {r[0]} to month {r[-1]}" for r in runs]
     expected = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
     assert f"excludes zero from {expected};" in sentence
+
+
+def test_worker_processes_give_the_in_process_results_and_report_progress(tmp_path: Path, monkeypatch) -> None:
+    dataset = load_dataset(write_sample(tmp_path / "tiny", SampleConfig(n_employees=300, seed=5)))
+    opts = dict(n_boot=49, seed=3, diagnostics=False)
+    ids = ["P01", "P02", "NOPE"]  # an unknown program is skipped with the reason, in either mode
+    monkeypatch.setenv("TIK_PROGRESS_FILE", str(tmp_path / "progress.txt"))
+    spawned = evaluate_programs(dataset, ids, n_jobs=2, **opts)
+    lines = (tmp_path / "progress.txt").read_text(encoding="utf-8").splitlines()
+    monkeypatch.delenv("TIK_PROGRESS_FILE")
+    here = evaluate_programs(dataset, ids, n_jobs=1, **opts)
+    assert list(spawned.results) == list(here.results) and spawned.skipped == here.skipped
+    assert "NOPE" in spawned.skipped
+    for name, table in here.exports().items():
+        pd.testing.assert_frame_equal(spawned.exports()[name], table, check_exact=True, obj=name)
+    for pid, ev in here.results.items():
+        for part in ("ladder", "event_study", "heterogeneity", "robustness", "cohort_table"):
+            pd.testing.assert_frame_equal(getattr(spawned.results[pid], part), getattr(ev, part), check_exact=True, obj=f"{pid} {part}")
+        assert list(spawned.results[pid].timings) == list(ev.timings)
+    # one line when a program starts and one when it ends, in the run's progress file
+    assert sum(line.endswith("attribution: program P02 (2/3) started") for line in lines) == 1
+    assert sum(" attribution: program P02 (2/3) finished in " in line for line in lines) == 1
+    assert sum(" attribution: program NOPE (3/3) not evaluated in " in line for line in lines) == 1

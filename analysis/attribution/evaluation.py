@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import time as _time
+import contextlib
 import json
-from collections.abc import Sequence
+import os
+import time as _time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -16,9 +18,9 @@ from analysis.attribution import narrative
 from analysis.attribution.accounting import Accounting, account_trainees
 from analysis.attribution.ladder import run_ladder
 from analysis.attribution.narrative import _engine_notes
-from analysis.attribution.panel import PSCORE_TRIM, Cluster, build_estimation_panel
+from analysis.attribution.panel import PSCORE_TRIM, Cluster, EstimationPanel, build_estimation_panel
 from analysis.attribution.robustness import _heterogeneity, _robustness
-from analysis.data import DataValidationError
+from analysis.data import DataValidationError, Dataset
 from analysis.diagnostics import (
     DipCheck,
     HonestDiDCheck,
@@ -33,6 +35,7 @@ from analysis.diagnostics import (
     twfe_weight_check,
 )
 from analysis.did import AggregateEffect, ResultSummary, StaggeredDiDResults
+from analysis.progress import report_progress
 
 #: Options that change the recommended estimate (notebook parameters, printed and recorded).
 ESTIMATE_OPTIONS = ("controls", "anticipation", "control", "same_kpi_trainees", "cluster", "small_cohorts",
@@ -450,10 +453,75 @@ def evaluate_program(
     Goodman-Bacon, A. (2021). *Journal of Econometrics* 225(2).
     """
     opt = EvaluationOptions.build(options, **overrides)
+    with _one_blas_thread():
+        ev, handoff, ep = _evaluate_main(dataset, program_id, kpi, opt, truth)
+        ev.heterogeneity, ev.timings["heterogeneity"] = _evaluate_heterogeneity(ep, handoff, opt)
+        ev.robustness, ev.timings["robustness"] = _evaluate_robustness(dataset, ep, handoff, opt)
+    return ev
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """One BLAS / OpenMP thread for the duration (as in every worker of :func:`evaluate_programs`).
+
+    The matrices of an evaluation are small, where one thread is also the faster; and a
+    multithreaded BLAS sums in an order that depends on the thread count, so the bootstrap
+    draws and the pre-trend test moved in the 15th digit with the machine's cores. With one
+    thread the results do not depend on the number of cores or of worker processes.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
+@dataclass(frozen=True)
+class _Handoff:
+    """What the heterogeneity and robustness parts need from the main part of one evaluation.
+
+    Small (no frames), so a worker process can receive it and rebuild the panel from
+    the dataset (:func:`_panel_for`) instead of being sent the panel.
+    """
+
+    program_id: str
+    kpi: str | None  # as the caller gave it (None = the program's KPI), so the rebuilt panel is the same
+    covariates: tuple[str, ...]  # the controls the ladder's fallback settled on
+    anticipation: int
+    truth: dict[str, Any] | None
+    main: AggregateEffect  # the recommended estimate's overall ATT
+    reuse: dict[int, AggregateEffect] | None  # overall ATT of fits already run, by anticipation
+    comparison_left_out: bool
+
+
+def _panel_kw(opt: EvaluationOptions) -> dict[str, Any]:
+    return dict(controls=opt.controls, cluster=opt.cluster, min_cohort_size=opt.min_cohort_size,
+                small_cohorts=opt.small_cohorts)
+
+
+def _panel_for(dataset: Any, handoff: _Handoff, opt: EvaluationOptions) -> EstimationPanel:
+    """The estimation panel as the main part left it: built again, with the ladder's controls.
+
+    The ladder's controls fallback replaces ``prepared`` (and ``prepared_asis``) by copies
+    with the covariates that could be estimated; the same replacement here gives the
+    panel the heterogeneity and robustness parts saw in-process.
+    """
+    ep = build_estimation_panel(dataset, handoff.program_id, handoff.kpi, same_kpi_trainees=opt.same_kpi_trainees,
+                                **_panel_kw(opt))
+    covs = list(handoff.covariates)
+    asis = ep.prepared_asis
+    ep.prepared = replace(ep.prepared, covariates=covs)
+    ep.prepared_asis = replace(asis, covariates=list(covs))
+    return ep
+
+
+def _evaluate_main(
+    dataset: Any, program_id: str, kpi: str | None, opt: EvaluationOptions, truth: dict[str, Any] | None
+) -> tuple[ProgramEvaluation, _Handoff, EstimationPanel]:
+    """Panel, ladder, event study and diagnostics; heterogeneity and robustness left empty."""
+    kpi_arg = kpi
     timings: dict[str, float] = {}
     t0 = _time.perf_counter()
-    panel_kw = dict(controls=opt.controls, cluster=opt.cluster, min_cohort_size=opt.min_cohort_size,
-                    small_cohorts=opt.small_cohorts)
+    panel_kw = _panel_kw(opt)
     ep = build_estimation_panel(dataset, program_id, kpi, same_kpi_trainees=opt.same_kpi_trainees, **panel_kw)
     timings["build panel"] = _time.perf_counter() - t0
     kpi = ep.kpi
@@ -496,29 +564,19 @@ def evaluate_program(
     ov = overlap_check(ep.prepared, min_cohort=opt.min_group_size,
                        n_used=(accounting.n_used, accounting.n_controls_used))
 
-    t0 = _time.perf_counter()
-    het = (
-        _heterogeneity(ep, k, opt.control, opt.heterogeneity_method, opt.min_group_size, truth,
-                       intervals=opt.subgroup_intervals)
-        if opt.heterogeneity
-        else pd.DataFrame(columns=["dimension", "group", "trainees", "att", "se", "ci_low", "ci_high", "note"])
-    )
-    timings["heterogeneity"] = _time.perf_counter() - t0
-    t0 = _time.perf_counter()
-    if opt.robustness:
-        same_kpi_panel = None
-        if ep.comparison_left_out and opt.same_kpi_trainees == "exclude":
-            same_kpi_panel = build_estimation_panel(dataset, program_id, kpi, same_kpi_trainees="keep", **panel_kw)
-        rob = _robustness(ep, rec, k, opt.method, opt.allow_unbalanced_panel, control=opt.control,
-                          other_anticipation=(1 if k == 0 else 0), employee_clusters=ep.cluster != "employee",
-                          same_kpi_panel=same_kpi_panel, reuse={0: lad.controls_fit} if k else None)
-    else:
-        rob = pd.DataFrame(columns=["variant", "att", "se", "ci_low", "ci_high", "trainees_used", "controls_used", "note"])
-    timings["robustness"] = _time.perf_counter() - t0
-
     notes = list(ep.notes)
     notes += _engine_notes(rec)
-    return ProgramEvaluation(
+    handoff = _Handoff(
+        program_id=str(program_id),
+        kpi=kpi_arg,
+        covariates=tuple(ep.prepared.covariates),
+        anticipation=k,
+        truth=truth,
+        main=overall,
+        reuse={0: lad.controls_fit.aggregate("simple")} if k else None,
+        comparison_left_out=bool(ep.comparison_left_out),
+    )
+    ev = ProgramEvaluation(
         program_id=str(program_id),
         program_name=program_name,
         kpi=kpi,
@@ -541,13 +599,47 @@ def evaluate_program(
         twfe_weights=twcheck,
         honest=honest,
         overlap=ov,
-        heterogeneity=het,
-        robustness=rob,
+        heterogeneity=_EMPTY_HETEROGENEITY.copy(),
+        robustness=_EMPTY_ROBUSTNESS.copy(),
         cohort_table=ep.cohort_table,
         truth=truth,
         notes=notes,
         timings=timings,
     )
+    return ev, handoff, ep
+
+
+_EMPTY_HETEROGENEITY = pd.DataFrame(columns=["dimension", "group", "trainees", "att", "se", "ci_low", "ci_high", "note"])
+_EMPTY_ROBUSTNESS = pd.DataFrame(columns=["variant", "att", "se", "ci_low", "ci_high", "trainees_used", "controls_used", "note"])
+
+
+def _evaluate_heterogeneity(ep: EstimationPanel, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd.DataFrame, float]:
+    """Subgroup table of one evaluation, and its seconds."""
+    t0 = _time.perf_counter()
+    het = (
+        _heterogeneity(ep, handoff.anticipation, opt.control, opt.heterogeneity_method, opt.min_group_size, handoff.truth,
+                       intervals=opt.subgroup_intervals)
+        if opt.heterogeneity
+        else _EMPTY_HETEROGENEITY.copy()
+    )
+    return het, _time.perf_counter() - t0
+
+
+def _evaluate_robustness(dataset: Any, ep: EstimationPanel, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd.DataFrame, float]:
+    """Robustness table of one evaluation, and its seconds."""
+    t0 = _time.perf_counter()
+    if not opt.robustness:
+        return _EMPTY_ROBUSTNESS.copy(), _time.perf_counter() - t0
+    k = handoff.anticipation
+    same_kpi_panel = None
+    if handoff.comparison_left_out and opt.same_kpi_trainees == "exclude":
+        same_kpi_panel = build_estimation_panel(dataset, handoff.program_id, ep.kpi, same_kpi_trainees="keep",
+                                                **_panel_kw(opt))
+    rob = _robustness(ep, handoff.main, k, opt.method, opt.allow_unbalanced_panel, control=opt.control,
+                      other_anticipation=(1 if k == 0 else 0), employee_clusters=ep.cluster != "employee",
+                      same_kpi_panel=same_kpi_panel, reuse=handoff.reuse)
+    return rob, _time.perf_counter() - t0
+
 
 @dataclass
 class AttributionReport:
@@ -606,6 +698,8 @@ def evaluate_programs(
     dataset: Any,
     programs: Sequence[str] | None = None,
     options: EvaluationOptions | None = None,
+    *,
+    n_jobs: int | None = None,
     **overrides: Any,
 ) -> AttributionReport:
     """Run :func:`evaluate_program` on several programs (default: all).
@@ -621,19 +715,50 @@ def evaluate_programs(
         Program ids; ``None`` = every program in the dataset.
     options : EvaluationOptions, optional
         Options of every evaluation.
+    n_jobs : int, optional
+        Worker processes (default: every core, ``os.cpu_count()``); never more than
+        there are programs. ``1`` evaluates in this process, one program after the other.
     **overrides
         Single options by name, on top of ``options``.
 
     Returns
     -------
     AttributionReport
+
+    Notes
+    -----
+    With more than one worker, the programs are evaluated in ``spawn``-started
+    worker processes (a forked child of a process whose BLAS / OpenMP threads are
+    running can deadlock), each limited to one BLAS thread. Each evaluation is split
+    in three tasks: the panel, method ladder, event study and diagnostics first, then
+    the heterogeneity and the robustness tables, which need the ladder's comparison
+    month and controls and so start once it is done; the pool runs whichever task is
+    ready, so both cores stay busy. Every worker receives the dataset once, its
+    ``kpi_monthly`` cut to the KPIs of the programs evaluated, and rebuilds a
+    program's panel rather than being sent it. Every fit is the same computation on
+    the same data as in-process (the bootstrap is seeded), so the results equal
+    those of ``n_jobs=1``. Progress ("program P02 (2/3) started", "... finished in
+    12.3 s") goes to :func:`analysis.progress.report_progress`, never to the output.
+    A spawned worker imports the calling script again, so a script (not a notebook or
+    a test) must call this under ``if __name__ == "__main__":``, as every spawn-based
+    pool requires; Jupyter and papermill kernels need nothing.
     """
     opt = EvaluationOptions.build(options, **overrides)
     ids = list(programs) if programs is not None else [str(p) for p in dataset.programs["program_id"]]
+    workers = min(len(ids), n_jobs if n_jobs is not None else (os.cpu_count() or 1))
+    if workers > 1:
+        outcome = _evaluate_in_workers(dataset, ids, opt, workers)
+    else:
+        outcome = {}
+        for i, pid in enumerate(ids, 1):
+            t0 = _time.perf_counter()
+            report_progress(f"attribution: program {pid} ({i}/{len(ids)}) started")
+            outcome[pid] = _evaluate_one(dataset, pid, opt)
+            report_progress(_finished(pid, i, len(ids), _time.perf_counter() - t0, outcome[pid][1]))
     results: dict[str, ProgramEvaluation] = {}
     skipped: dict[str, str] = {}
     for pid in ids:
-        ev, why = _evaluate_one(dataset, pid, opt)
+        ev, why = outcome[pid]
         if ev is not None:
             results[pid] = ev
         else:
@@ -646,3 +771,153 @@ def _evaluate_one(dataset: Any, pid: str, opt: EvaluationOptions) -> tuple[Progr
         return evaluate_program(dataset, pid, options=opt), None
     except DataValidationError as exc:
         return None, f"not evaluated: {exc}"
+
+
+def _finished(pid: str, i: int, n: int, seconds: float, why: str | None) -> str:
+    what = "finished" if why is None else "not evaluated"
+    return f"attribution: program {pid} ({i}/{n}) {what} in {seconds:.1f} s"
+
+
+# --------------------------------------------------------------------------- #
+# Worker processes
+# --------------------------------------------------------------------------- #
+#: The dataset of this worker process (set once by :func:`_init_worker`).
+_WORKER_DATASET: Any = None
+#: Panels this worker built, by program (the heterogeneity and robustness tasks of a
+#: program often land on the worker that ran its ladder); the last two are kept.
+_WORKER_PANELS: dict[tuple[str, tuple[str, ...]], EstimationPanel] = {}
+_WORKER_LIMITS: Any = None
+
+
+def _init_worker(dataset: Any) -> None:
+    """Worker start: keep the dataset, import the engines, one BLAS thread."""
+    global _WORKER_DATASET, _WORKER_LIMITS
+    _WORKER_DATASET = dataset
+    import diff_diff  # noqa: F401 - imported before the thread limit, so its libraries are covered
+    import linearmodels  # noqa: F401
+    import statsmodels.api  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    _WORKER_LIMITS = threadpool_limits(limits=1)
+
+
+def _keep_panel(handoff: _Handoff, ep: EstimationPanel) -> None:
+    _WORKER_PANELS[(handoff.program_id, handoff.covariates)] = ep
+    while len(_WORKER_PANELS) > 2:
+        del _WORKER_PANELS[next(iter(_WORKER_PANELS))]
+
+
+def _task_main(pid: str, opt: EvaluationOptions) -> tuple[ProgramEvaluation | None, _Handoff | None, str | None]:
+    try:
+        ev, handoff, ep = _evaluate_main(_WORKER_DATASET, pid, None, opt, None)
+    except DataValidationError as exc:
+        return None, None, f"not evaluated: {exc}"
+    _keep_panel(handoff, ep)
+    return ev, handoff, None
+
+
+def _task_part(part: str, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd.DataFrame | None, float, str | None]:
+    dataset = _WORKER_DATASET
+    try:
+        ep = _WORKER_PANELS.get((handoff.program_id, handoff.covariates))
+        if ep is None:
+            ep = _panel_for(dataset, handoff, opt)
+            _keep_panel(handoff, ep)
+        if part == "heterogeneity":
+            table, seconds = _evaluate_heterogeneity(ep, handoff, opt)
+        else:
+            table, seconds = _evaluate_robustness(dataset, ep, handoff, opt)
+    except DataValidationError as exc:
+        return None, 0.0, f"not evaluated: {exc}"
+    return table, seconds, None
+
+
+def _for_workers(dataset: Any, ids: Sequence[str]) -> Any:
+    """The dataset as sent to each worker: ``kpi_monthly`` cut to the KPIs of the programs.
+
+    Kept whole when the cut would move the panel window (first to last KPI month of any
+    KPI), which numbers the months of every panel.
+    """
+    if not isinstance(dataset, Dataset) or "kpi_monthly" not in dataset.tables:
+        return dataset
+    progs = dataset.programs
+    if progs is None or "kpi" not in progs:
+        return dataset
+    kpis = set(progs.loc[progs["program_id"].astype(str).isin([str(p) for p in ids]), "kpi"].astype(str))
+    rows = dataset.tables["kpi_monthly"]
+    cut = rows.loc[rows["kpi"].astype(str).isin(kpis)]
+    if len(cut) == len(rows) or cut.empty or cut["month"].min() != rows["month"].min() or cut["month"].max() != rows["month"].max():
+        return dataset
+    return Dataset(path=dataset.path, tables={**dataset.tables, "kpi_monthly": cut}, warnings=[],
+                   fingerprints=dict(dataset.fingerprints))
+
+
+def _evaluate_in_workers(
+    dataset: Any, ids: list[str], opt: EvaluationOptions, workers: int
+) -> dict[str, tuple[ProgramEvaluation | None, str | None]]:
+    """Evaluate ``ids`` in ``workers`` spawn-started processes (see :func:`evaluate_programs`)."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    n = len(ids)
+    order = {pid: i for i, pid in enumerate(ids, 1)}
+    # ready tasks: every ladder first (the other parts wait for one), then robustness (the longer) before heterogeneity
+    ready: list[tuple[str, str]] = [("main", pid) for pid in ids]
+    rank = {"main": 0, "robustness": 1, "heterogeneity": 2}
+    evs: dict[str, ProgramEvaluation] = {}
+    handoffs: dict[str, _Handoff] = {}
+    open_parts: dict[str, int] = {}
+    started: dict[str, float] = {}
+    outcome: dict[str, tuple[ProgramEvaluation | None, str | None]] = {}
+
+    def finish(pid: str, ev: ProgramEvaluation | None, why: str | None) -> None:
+        outcome[pid] = (ev, why)
+        report_progress(_finished(pid, order[pid], n, _time.perf_counter() - started[pid], why))
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(_for_workers(dataset, ids),)) as pool:
+        running: dict[Future, tuple[str, str]] = {}
+        try:
+            while ready or running:
+                ready.sort(key=lambda task: rank[task[0]])
+                while ready and len(running) < workers:  # no queue in the pool: a submitted task starts now
+                    part, pid = ready.pop(0)
+                    if part == "main":
+                        started[pid] = _time.perf_counter()
+                        report_progress(f"attribution: program {pid} ({order[pid]}/{n}) started")
+                        running[pool.submit(_task_main, pid, opt)] = (part, pid)
+                    else:
+                        running[pool.submit(_task_part, part, handoffs[pid], opt)] = (part, pid)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    part, pid = running.pop(future)
+                    if pid in outcome:  # a part of an evaluation that already failed
+                        continue
+                    if part == "main":
+                        ev, handoff, why = future.result()
+                        if ev is None or handoff is None:
+                            finish(pid, None, why)
+                            continue
+                        evs[pid], handoffs[pid] = ev, handoff
+                        open_parts[pid] = 2
+                        ready += [("robustness", pid), ("heterogeneity", pid)]
+                        continue
+                    table, seconds, why = future.result()
+                    if table is None:
+                        ready = [task for task in ready if task[1] != pid]
+                        finish(pid, None, why)
+                        continue
+                    ev = evs[pid]
+                    setattr(ev, part, table)
+                    ev.timings[part] = seconds
+                    open_parts[pid] -= 1
+                    if open_parts[pid] == 0:
+                        # the in-process order of the timings: main parts, heterogeneity, robustness
+                        ev.timings = {**{k: v for k, v in ev.timings.items() if k not in ("heterogeneity", "robustness")},
+                                      "heterogeneity": ev.timings["heterogeneity"], "robustness": ev.timings["robustness"]}
+                        finish(pid, ev, None)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return outcome

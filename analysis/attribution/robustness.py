@@ -163,7 +163,7 @@ def adjust_subgroup_intervals(het: pd.DataFrame, intervals: str = "simultaneous"
 
 def _robustness(
     est_panel: EstimationPanel,
-    main: StaggeredDiDResults,
+    main: StaggeredDiDResults | AggregateEffect,
     anticipation: int,
     method: str,
     allow_rc: bool,
@@ -172,18 +172,20 @@ def _robustness(
     other_anticipation: int | None = None,
     employee_clusters: bool = False,
     same_kpi_panel: EstimationPanel | None = None,
-    reuse: dict[int, StaggeredDiDResults] | None = None,
+    reuse: dict[int, StaggeredDiDResults | AggregateEffect] | None = None,
 ) -> pd.DataFrame:
+    # ``main`` and ``reuse`` are fits already run (or their overall ATT, which is all a row
+    # needs: a worker process receives that instead of the fit)
     prep = est_panel.prepared
     frame = prep.frame
     rows = []
 
-    def add(label: str, res: StaggeredDiDResults | None, note: str = "") -> None:
+    def add(label: str, res: StaggeredDiDResults | AggregateEffect | None, note: str = "") -> None:
         if res is None:
             rows.append({"variant": label, "att": np.nan, "se": np.nan, "ci_low": np.nan,
                          "ci_high": np.nan, "trainees_used": 0, "controls_used": 0, "note": note})
             return
-        agg = res.aggregate("simple")
+        agg = res if isinstance(res, AggregateEffect) else res.aggregate("simple")
         lo, hi = agg.conf_int(0.95)
         rows.append({"variant": label, "att": agg.att, "se": agg.se, "ci_low": lo, "ci_high": hi,
                      "trainees_used": agg.n_treated, "controls_used": agg.n_control, "note": note})
