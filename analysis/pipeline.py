@@ -30,7 +30,7 @@ from jupyter_client.manager import KernelManager
 from traitlets import default
 
 from analysis.data import DataValidationError, load_dataset
-from analysis.notebook_params import ParameterError, check_params_file
+from analysis.notebook_params import ParameterError, check_params_file, executed_parameters
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
 from analysis.report import page_title
 from analysis.run_summary import PAGE, rebuild_index, write_run_summary
@@ -54,7 +54,7 @@ class NotebookRun:
     error: str | None = None
     html: str | None = None
     ipynb: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)  # every parameter of its parameters cell, as it ran
     depends_on: list[str] = field(default_factory=list)
 
 
@@ -255,11 +255,13 @@ def _execute_all(
     paths = {item.name: nb for nb, item in zip(notebooks, items, strict=True)}
     waiting = list(items)
     by_name = {item.name: item for item in items}
+    injected: dict[str, dict[str, Any]] = {}
     for item in items:
         item.depends_on = notebook_dependencies(paths[item.name])
-        item.parameters = {
+        injected[item.name] = {
             **global_params, **per_notebook.get(item.name, {}), "data_dir": str(data_dir), "output_dir": str(folder.resolve()),
         }  # fmt: skip
+        item.parameters = executed_parameters(paths[item.name], injected[item.name])  # run.json: defaults included
         item.ipynb = paths[item.name].name
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: dict[Future, NotebookRun] = {}
@@ -273,7 +275,7 @@ def _execute_all(
                 elif all(by_name[d].status == "ok" for d in deps):
                     nb = paths[item.name]
                     future = pool.submit(
-                        _execute, str(nb), str(folder / nb.name), item.parameters, str(notebooks_dir),
+                        _execute, str(nb), str(folder / nb.name), injected[item.name], str(notebooks_dir),
                         str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
                     )  # fmt: skip
                     verb = "start " if len(pending) < max(1, jobs) else "queued"  # the pool starts queued ones as workers free up
