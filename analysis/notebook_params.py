@@ -119,6 +119,33 @@ def notebook_parameters(path: str | Path) -> dict[str, Parameter]:
     return found
 
 
+def executed_parameters(path: str | Path, passed: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter a notebook runs with: its ``parameters`` cell's defaults, overridden by what is passed.
+
+    What ``run.json`` records per notebook, so a run states every option of every notebook,
+    the ones left at their default included.
+
+    Parameters
+    ----------
+    path : str or Path
+        An ``.ipynb`` file.
+    passed : dict
+        The parameters the run injects (``--params`` and the pipeline's own ``data_dir``,
+        ``output_dir``); those the notebook does not accept (a global parameter meant for other
+        notebooks) are left out.
+
+    Returns
+    -------
+    dict
+        By name in the cell's order; the passed values themselves when the notebook has no
+        ``parameters`` cell.
+    """
+    accepted = notebook_parameters(path)
+    if not accepted:
+        return dict(passed)
+    return {name: passed.get(name, param.default) for name, param in accepted.items()}
+
+
 def _fits(value: Any, kinds: tuple[type, ...] | None) -> bool:
     if kinds is None or value is None:
         return True

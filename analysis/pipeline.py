@@ -35,7 +35,7 @@ from jupyter_client.manager import KernelManager
 from traitlets import default
 
 from analysis.data import CACHE_ENV, DataValidationError, load_dataset, write_dataset_cache
-from analysis.notebook_params import ParameterError, check_params_file
+from analysis.notebook_params import ParameterError, check_params_file, executed_parameters
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
 from analysis.progress import PROGRESS_ENV, ProgressTail
 from analysis.report import page_title
@@ -60,7 +60,7 @@ class NotebookRun:
     error: str | None = None
     html: str | None = None
     ipynb: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)  # every parameter of its parameters cell, as it ran
     depends_on: list[str] = field(default_factory=list)
 
 
@@ -296,11 +296,13 @@ def _execute_all(
     paths = {item.name: nb for nb, item in zip(notebooks, items, strict=True)}
     waiting = list(items)
     by_name = {item.name: item for item in items}
+    injected: dict[str, dict[str, Any]] = {}
     for item in items:
         item.depends_on = notebook_dependencies(paths[item.name])
-        item.parameters = {
+        injected[item.name] = {
             **global_params, **per_notebook.get(item.name, {}), "data_dir": str(data_dir), "output_dir": str(folder.resolve()),
         }  # fmt: skip
+        item.parameters = executed_parameters(paths[item.name], injected[item.name])  # run.json: defaults included
         item.ipynb = paths[item.name].name
     # of the notebooks ready together, those that others wait for start first (02, on which 03 and 04 wait, before
     # 00 and 01): the run's longest chain starts at once instead of queueing behind a notebook nothing needs
@@ -317,7 +319,7 @@ def _execute_all(
                 elif all(by_name[d].status == "ok" for d in deps):
                     nb = paths[item.name]
                     future = pool.submit(
-                        _execute, str(nb), str(folder / nb.name), item.parameters, str(notebooks_dir),
+                        _execute, str(nb), str(folder / nb.name), injected[item.name], str(notebooks_dir),
                         str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
                         str(progress.path_for(nb.stem)) if progress is not None else None,
                     )  # fmt: skip

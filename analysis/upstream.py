@@ -37,7 +37,9 @@ IGNORE_EARLIER_RUNS = "TIK_IGNORE_EARLIER_RUNS"
 SOURCE_COMPUTED = "computed now"
 
 #: What "computed now" passes to :func:`analysis.attribution.evaluate_programs` beyond its own
-#: defaults (which notebook 02's parameters cell also uses): notebook 02's draws and seed.
+#: defaults (which notebook 02's parameters cell also uses): notebook 02's draws and seed. So the
+#: evaluation computed now is notebook 02's, every part included (tests/test_upstream.py holds the
+#: two to each other), and one cached evaluation serves both (:mod:`analysis.attribution.cache`).
 ATTRIBUTION_DEFAULTS: dict[str, Any] = {"n_boot": 999, "seed": 7}
 
 
@@ -130,11 +132,10 @@ def find_run(reports_dir: str | Path, notebook: str, data_dir: str | Path, *, ex
 
 
 def _compute_attribution(data_dir: str | Path, options: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    from analysis.attribution import evaluate_programs
+    from analysis.attribution.cache import evaluate_programs_cached
     from analysis.data import load_dataset
 
-    opts = {**ATTRIBUTION_DEFAULTS, "heterogeneity": False, "robustness": False, **options}
-    report = evaluate_programs(load_dataset(data_dir), None, **opts)
+    report = evaluate_programs_cached(load_dataset(data_dir), None, **{**ATTRIBUTION_DEFAULTS, **options})
     return report.exports()
 
 

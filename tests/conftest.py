@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +17,36 @@ if TYPE_CHECKING:
     from analysis.pipeline import RunResult
 
 ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One evaluation cache per test run (``TIK_EVALUATION_CACHE``, see analysis/attribution/cache.py).
+
+    ``make test`` names a fresh folder itself; any other pytest run gets one here, made by the
+    controlling process before pytest-xdist starts its workers (which, like the nbval kernels they
+    start, inherit it), removed when the run ends.
+    """
+    from analysis.attribution.cache import CACHE_ENV
+
+    if not os.environ.get(CACHE_ENV) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tempfile.mkdtemp(prefix="tik-evaluation-cache-")
+        os.environ[CACHE_ENV] = folder
+        config.add_cleanup(lambda: (shutil.rmtree(folder, ignore_errors=True), os.environ.pop(CACHE_ENV, None)))
+
+
+@pytest.fixture(scope="session")
+def sample_attribution():
+    """Notebook 02's evaluation of data/sample with its defaults (999 draws, seed 7, every part on).
+
+    Through the evaluation cache, so the run computes it once for every test module and notebook
+    that needs it (notebook 02's and 03's nbval runs included).
+    """
+    from analysis.attribution.cache import evaluate_programs_cached
+    from analysis.data import load_dataset
+    from analysis.upstream import ATTRIBUTION_DEFAULTS
+
+    return evaluate_programs_cached(load_dataset(SAMPLE), None, **ATTRIBUTION_DEFAULTS)
 
 TINY_TABLES: dict[str, str] = {
     "employees": """employee_id,department,role,region,hire_date,exit_date,grade,manager_id

@@ -10,7 +10,9 @@ biased away from the truth and rarely cover.
 
 from __future__ import annotations
 
+import multiprocessing
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,23 +27,33 @@ SEEDS = range(500, 520)
 PROGRAMS = ("P01", "P02", "P03")
 
 
+#: Processes of the replications: the fixture is the suite's largest cost (60 analytic evaluations), and in one
+#: process it would outlast everything else on the other pytest-xdist worker; each replication is independent and seeded.
+PROCESSES = 2
+
+
+def _replicate(seed: int, folder: str) -> list[dict]:
+    dataset = load_dataset(write_sample(Path(folder), SampleConfig(n_employees=2000, seed=seed)))
+    rows = []
+    for program_id in PROGRAMS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ev = evaluate_program(dataset, program_id, n_boot=0, diagnostics=False, heterogeneity=False,
+                                  robustness=False)
+        lad = ev.ladder
+        rec = lad[lad["recommended"]].iloc[0]
+        naive = lad[lad["rung"] == "Naive before/after (trainees)"].iloc[0]
+        rows.append({"seed": seed, "program": program_id, "anticipation": ev.recommended.anticipation,
+                     "truth": rec["true_att"], "rec": rec["estimate"], "rec_covers": rec["covers_truth"],
+                     "naive": naive["estimate"], "naive_covers": naive["covers_truth"]})  # fmt: skip
+    return rows
+
+
 @pytest.fixture(scope="module")
 def replications(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    rows = []
-    for seed in SEEDS:
-        folder = write_sample(tmp_path_factory.mktemp(f"mc{seed}"), SampleConfig(n_employees=2000, seed=seed))
-        dataset = load_dataset(folder)
-        for program_id in PROGRAMS:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ev = evaluate_program(dataset, program_id, n_boot=0, diagnostics=False, heterogeneity=False,
-                                      robustness=False)
-            lad = ev.ladder
-            rec = lad[lad["recommended"]].iloc[0]
-            naive = lad[lad["rung"] == "Naive before/after (trainees)"].iloc[0]
-            rows.append({"seed": seed, "program": program_id, "anticipation": ev.recommended.anticipation,
-                         "truth": rec["true_att"], "rec": rec["estimate"], "rec_covers": rec["covers_truth"],
-                         "naive": naive["estimate"], "naive_covers": naive["covers_truth"]})  # fmt: skip
+    folders = [str(tmp_path_factory.mktemp(f"mc{seed}")) for seed in SEEDS]
+    with ProcessPoolExecutor(max_workers=PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
+        rows = [row for reps in pool.map(_replicate, SEEDS, folders) for row in reps]  # in seed order
     return pd.DataFrame(rows)
 
 

@@ -21,8 +21,8 @@ NAIVE = ("Naive before/after (trainees)", "Naive trained vs untrained (after)")
 
 
 @pytest.fixture(scope="module")
-def sample_report():
-    return evaluate_programs(load_dataset(SAMPLE), n_boot=999, seed=7)  # as notebook 02 runs it
+def sample_report(sample_attribution):
+    return sample_attribution  # as notebook 02 runs it (tests/conftest.py; computed once per test run)
 
 
 def test_every_program_is_evaluated(sample_report) -> None:

@@ -21,3 +21,14 @@ def test_committed_notebook_has_parameters_and_no_stderr(path: Path) -> None:
     assert not stderr, f"{path.name}: stderr output committed: {''.join(stderr[0]['text'])[:200]}"
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"{path.name}: an error output is committed"
+
+
+def test_every_option_that_changes_the_estimate_is_a_parameter_of_notebook_02() -> None:
+    """Each is in the parameters cell and passed by name into the evaluation's options (printed and recorded from there)."""
+    from analysis.attribution.evaluation import ESTIMATE_OPTIONS
+    from analysis.notebook_params import notebook_parameters
+
+    path = next(p for p in NOTEBOOKS if p.stem == "02_training_attribution")
+    assert set(ESTIMATE_OPTIONS) <= set(notebook_parameters(path))
+    code = "".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
+    assert all(f"{name}={name}" in code.replace(" ", "") for name in ESTIMATE_OPTIONS)

@@ -101,6 +101,36 @@ def test_run_writes_complete_report_set(good_run) -> None:
     assert (out / "latest").resolve() == folder.resolve()
 
 
+def test_run_json_records_every_parameter_and_estimate_option_each_notebook_ran_with(good_run) -> None:
+    from bs4 import BeautifulSoup
+
+    from analysis.attribution.evaluation import ESTIMATE_OPTIONS
+    from analysis.notebook_params import notebook_parameters
+
+    result, _, data = good_run
+    record = json.loads((result.folder / "run.json").read_text(encoding="utf-8"))
+    ran = {n["name"]: n["parameters"] for n in record["notebooks"]}
+    for name, params in ran.items():
+        cell = notebook_parameters(ROOT / "notebooks" / f"{name}.ipynb")
+        passed = {"data_dir": str(data.resolve()), "output_dir": str(result.folder.resolve()), "min_group_size": 5}
+        passed |= {"n_boot": 99} if name == "02_training_attribution" else {}
+        assert list(params) == list(cell), f"{name}: every parameter of its parameters cell, in order"
+        assert params == {k: passed.get(k, p.default) for k, p in cell.items()}, name
+    # every option of evaluate_program that changes the estimate is a parameter of notebook 02, recorded with the
+    # value the evaluation ran with (notebook 02's options table) ...
+    attribution = ran["02_training_attribution"]
+    options = pd.read_csv(result.folder / "tables" / "02_training_attribution__options.csv", keep_default_na=False)
+    used = dict(zip(options["option"], options["value"], strict=True))
+    assert set(ESTIMATE_OPTIONS) <= set(attribution) and set(options.loc[options["changes_estimate"], "option"]) == set(ESTIMATE_OPTIONS)
+    assert {k: used[k] for k in ESTIMATE_OPTIONS} == {k: str(attribution[k]) for k in ESTIMATE_OPTIONS}
+    assert (attribution["n_boot"], attribution["seed"], attribution["cluster"], attribution["controls"]) == (99, 7, "auto", None)
+    # ... and printed with the page's parameters
+    page = BeautifulSoup((result.folder / "02_training_attribution.html").read_text(encoding="utf-8"), "html.parser").get_text()
+    printed = page[page.index("Parameters of this page:"):]
+    for option in ESTIMATE_OPTIONS:
+        assert f"  {option}: " in printed, option
+
+
 def test_pages_have_no_code_and_fetch_nothing(good_run) -> None:
     result, _, _ = good_run
     pages = sorted(result.folder.glob("*.html")) + [result.folder.parent / "index.html"]

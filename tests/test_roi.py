@@ -203,14 +203,12 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def sample_roi():
-    from analysis.attribution import evaluate_programs
+def sample_roi(sample_attribution):
     from analysis.data import load_dataset
     from analysis.roi import load_true_roi
 
     ds = load_dataset(ROOT / "data" / "sample")
-    # notebook 02's defaults (999 draws, seed 7); diagnostics, heterogeneity and robustness do not change the estimate
-    ex = evaluate_programs(ds, None, n_boot=999, seed=7, diagnostics=False, heterogeneity=False, robustness=False).exports()
+    ex = sample_attribution.exports()  # notebook 02's evaluation with its defaults (999 draws, seed 7; tests/conftest.py)
     return compute_roi(fully_loaded_cost(ds.costs, ds.enrollments), effects=ex["att_by_program"], dynamic=ex["dynamic_profile"],
                        draws=ex["event_bootstrap_draws"], kpi_definitions=ds.kpi_definitions, programs=ds.programs,
                        truth=load_true_roi(ROOT / "data" / "sample"))  # fmt: skip

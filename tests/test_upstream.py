@@ -87,6 +87,21 @@ def test_computed_now_when_no_run_has_it(tmp_path: Path, monkeypatch: pytest.Mon
         load_upstream("01_gap_analysis", data_dir=tmp_path / "data")
 
 
+def test_computed_now_is_notebook_02_with_its_defaults() -> None:
+    """The same options as notebook 02's parameters cell: the same numbers, and one cached evaluation for both."""
+    from dataclasses import fields
+
+    from analysis.attribution import EvaluationOptions
+    from analysis.notebook_params import notebook_parameters
+
+    cell = notebook_parameters(Path(__file__).resolve().parents[1] / "notebooks" / f"{NB}.ipynb")
+    computed = EvaluationOptions.build(**upstream.ATTRIBUTION_DEFAULTS)
+    shared = [f.name for f in fields(EvaluationOptions) if f.name in cell]
+    assert {"n_boot", "seed", "cluster", "control", "anticipation", "controls", "small_cohorts"} <= set(shared)
+    assert {name: getattr(computed, name) for name in shared} == {name: cell[name].default for name in shared}
+    assert cell["programs"].default is None, "computed now evaluates every program, as notebook 02 does by default"
+
+
 # ---- the whole chain on a data set without noise: the exact ROI ---------------------------------------------------
 def write_noiseless(folder: Path) -> Path:
     """KPI = person level + month level + 100 after training; 80 of 120 trained in two cohorts, 40 never."""
