@@ -1611,18 +1611,22 @@ def twfe_did(
 
 
 # --------------------------------------------------------------------------- #
-# Measured small-sample behaviour (benchmarks/results/montecarlo_small.md)
+# Measured small-sample behaviour (benchmarks/results/montecarlo_lean_500.md)
 # --------------------------------------------------------------------------- #
 #: Trainees per training month below which the kit's recommended estimate (small months
-#: pooled within their quarter, the default) has been biased towards zero in simulation.
+#: pooled within their quarter, the default) has fallen short of its stated 95% coverage
+#: in simulation.
 SMALL_COHORT_TRAINEES = 10
-#: Largest mean bias (% of the true effect, towards zero) measured below that size: P02 in
-#: 84 generated 500-employee companies (median 4 trainees per training month), -11.4%.
-SMALL_COHORT_MAX_BIAS_PCT = 11
-#: Where the two numbers come from.
+#: Lowest coverage of the 95% interval measured below that size (% of data sets): P02 in 200
+#: generated 500-employee companies (median 4.5 trainees per training month), 82.0%; P01
+#: (median 7) 83.5%.
+SMALL_COHORT_COVERAGE_PCT = 82
+#: Median error of the estimate in those studies (% of the true effect), lowest and highest.
+SMALL_COHORT_MEDIAN_ERROR_PCT = (-7, 10)
+#: Where the numbers come from.
 SMALL_COHORT_SOURCE = (
-    "kit Monte Carlo (benchmarks/montecarlo.py; 84 generated 500-employee and 62 generated "
-    "1,000-employee companies, results in benchmarks/results/montecarlo_small.md)"
+    "kit Monte Carlo: 200 generated 500-employee companies, benchmarks/montecarlo_scale.py, "
+    "results in benchmarks/results/montecarlo_lean_500.md"
 )
 
 
@@ -1641,8 +1645,11 @@ def small_cohort_sentence(trainees_per_month: float) -> str | None:
     """
     if not np.isfinite(trainees_per_month) or trainees_per_month >= SMALL_COHORT_TRAINEES:
         return None
+    lo, hi = SMALL_COHORT_MEDIAN_ERROR_PCT
     return (
-        f"With fewer than {SMALL_COHORT_TRAINEES} trainees per training month this estimate has been "
-        f"biased by up to {SMALL_COHORT_MAX_BIAS_PCT}% (towards zero) in simulation ({SMALL_COHORT_SOURCE}); "
-        f"this program has a median of {trainees_per_month:.0f}."
+        f"With fewer than {SMALL_COHORT_TRAINEES} trainees per training month this estimate's 95% interval "
+        f"covered the true effect in only {SMALL_COHORT_COVERAGE_PCT}% of simulated companies, and its median "
+        f"error ran from {lo:+d}% to {hi:+d}% ({SMALL_COHORT_SOURCE}): the pre-training slump is often missed "
+        f"when months are pooled, so read it as indicative; this program has a median of {trainees_per_month:.0f} "
+        "trainees per training month."
     )

@@ -127,3 +127,11 @@ def test_same_kpi_trainees_of_another_program_leave_the_comparison_group(tmp_pat
     assert not ep.units.index.isin([f"N{i:03d}" for i in range(7)]).any()
     kept = build_estimation_panel(ds, "P1", same_kpi_trainees="keep")
     assert kept.comparison_left_out == {} and kept.n_controls == ep.n_controls + 7
+
+
+def test_headline_warns_about_small_training_months(tiny_cohorts) -> None:
+    from analysis.did import SMALL_COHORT_COVERAGE_PCT
+
+    _, ev = tiny_cohorts  # training months of 1-4 trainees: median 3
+    assert f"covered the true effect in only {SMALL_COHORT_COVERAGE_PCT}%" in ev.headline
+    assert "median of 3 trainees per training month" in ev.headline

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.attribution.panel import _CLUSTER_WORDS, TENURE_COLUMN, _control_words
+from analysis.did import small_cohort_sentence
 from analysis.attribution.robustness import EXAM_BANDS
 from analysis.did import StaggeredDiDResults
 from analysis.plots import kpi_words
@@ -152,7 +153,16 @@ def headline(ev: ProgramEvaluation) -> str:
             )
     else:
         sentence += "."
-    return sentence
+    caveat = small_cohort_sentence(_median_trainees_per_month(ev))
+    return f"{sentence} {caveat}" if caveat else sentence
+
+
+def _median_trainees_per_month(ev: ProgramEvaluation) -> float:
+    """Median trainees per training month of the program as the data has them (before pooling)."""
+    table = ev.cohort_table
+    if "trainees" not in table or not len(table):
+        return float("nan")
+    return float(table["trainees"].median())
 
 
 def anticipation_rule(ev: ProgramEvaluation) -> str:
