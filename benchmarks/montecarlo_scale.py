@@ -40,7 +40,7 @@ Z95 = 1.959964
 
 
 def one_data_set(seed: int, employees: int, months: int, sample_options: dict | None = None,
-                 unpooled: bool = False) -> list[dict]:
+                 unpooled: bool = False, slump_asis: bool = False) -> list[dict]:
     """Every program's recommended estimate on one generated data set, with its truth.
 
     ``sample_options`` go to ``SampleConfig``; with ``unpooled`` each program is also fitted with every
@@ -66,15 +66,29 @@ def one_data_set(seed: int, employees: int, months: int, sample_options: dict | 
         for pid in ds.programs["program_id"].astype(str):
             true = float(truth[pid]["overall_att"])
             k = None
-            for rule in ("pool", "keep") if unpooled else ("pool",):
+            variants = [("pool", "pooled fit")] + ([("keep", "pooled fit")] if unpooled else [])
+            if slump_asis:
+                variants += [("keep", "months as they are"), ("pool", "months as they are")]
+            k_asis = None
+            for rule, slump in variants:
                 t0 = time.perf_counter()
+                kk = None
                 try:
                     ep = build_estimation_panel(ds, pid, small_cohorts=rule)
                     hib = bool(kdefs.loc[ep.kpi, "higher_is_better"])
                     cs0, _ = _fit_controls_with_fallback(ep, control="never", method="dr")
                     if k is None:  # the pooled fit's slump test decides, as evaluate_program does
                         k = int(detect_pre_training_dip(cs0, higher_is_better=hib).recommended_anticipation)
-                    rec = estimate(ep, controls=bool(ep.prepared.covariates), anticipation=k) if k else cs0
+                    if slump == "months as they are":
+                        if k_asis is None:  # candidate rule: the slump test on every month as it is, outcome regression
+                            from analysis.attribution.panel import PSCORE_TRIM
+                            from analysis.did import fit_callaway_santanna
+                            asis = fit_callaway_santanna(ep.prepared_asis, method="reg", pscore_trim=PSCORE_TRIM)
+                            k_asis = int(detect_pre_training_dip(asis, higher_is_better=hib).recommended_anticipation)
+                        kk = k_asis
+                    else:
+                        kk = k
+                    rec = estimate(ep, controls=bool(ep.prepared.covariates), anticipation=kk) if kk else cs0
                     agg = rec.aggregate("simple")
                     att, se, n = agg.att, agg.se, agg.n_treated
                     sizes = ep.cohort_table["trainees"] if "trainees" in ep.cohort_table else pd.Series(dtype=float)
@@ -84,7 +98,8 @@ def one_data_set(seed: int, employees: int, months: int, sample_options: dict | 
                     att = se = median_cohort = np.nan
                     n, error = 0, f"{type(exc).__name__}: {exc}"[:200]
                 rows.append({"employees": employees, "months": months, "seed": seed, "program_id": pid,
-                             "small_cohorts": rule, "true_att": true, "att": att, "se": se, "anticipation": k,
+                             "small_cohorts": rule if slump == "pooled fit" else f"{rule}, slump test on months as they are",
+                             "true_att": true, "att": att, "se": se, "anticipation": kk,
                              "trainees": n, "median_cohort": median_cohort,
                              "covers": bool(abs(att - true) <= Z95 * se) if np.isfinite(se) else False,
                              "seconds_fit": time.perf_counter() - t0, "seconds_data": t_data, "error": error})  # fmt: skip
@@ -159,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample-option", nargs="*", default=[], metavar="KEY=VALUE",
                     help="SampleConfig settings (e.g. mean_reversion=false n_cohorts=2)")
     ap.add_argument("--unpooled", action="store_true", help="also fit every program with small training months as they are")
+    ap.add_argument("--slump-asis", action="store_true",
+                    help="also the candidate rule: the slump test on every month as it is (outcome regression)")
     ap.add_argument("--study", default="", help="label of this run in the summary")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one data set each)")
     ap.add_argument("--summarize", nargs="+", metavar="CSV", help="summarize these CSVs into --out instead of running")
@@ -178,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     import multiprocessing as mp
 
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(one_data_set, s, args.employees, args.months, sample_options, args.unpooled) for s in todo]
+        futures = [pool.submit(one_data_set, s, args.employees, args.months, sample_options, args.unpooled, args.slump_asis) for s in todo]
         for fut in as_completed(futures):
             rows = pd.DataFrame(fut.result()).assign(study=args.study)
             done = pd.concat([done, rows], ignore_index=True) if len(done) else rows
