@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from _report import markdown_table  # noqa: E402
+from montecarlo import _literal  # noqa: E402  (the same KEY=VALUE reading as montecarlo.py)
 
 Z95 = 1.959964
 
@@ -104,18 +105,6 @@ def one_data_set(seed: int, employees: int, months: int, sample_options: dict | 
                              "covers": bool(abs(att - true) <= Z95 * se) if np.isfinite(se) else False,
                              "seconds_fit": time.perf_counter() - t0, "seconds_data": t_data, "error": error})  # fmt: skip
     return rows
-
-
-def _literal(text: str):
-    """``1`` -> 1, ``0.5`` -> 0.5, ``true`` -> True, anything else stays text."""
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def summarize(reps: pd.DataFrame) -> pd.DataFrame:
