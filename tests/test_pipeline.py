@@ -326,7 +326,7 @@ def test_failed_dependency_skips_the_dependent_and_keeps_latest(tmp_path: Path, 
     bad = run(small_dataset, out=out, notebooks_dir=nbdir, echo=False)
     assert not bad.ok
     status = {n.name: n.status for n in bad.notebooks}
-    assert status == {"01_base": "failed", "02_needs_base": "skipped", "03_needs_needs": "skipped", "04_free": "ok"}
+    assert status == {"01_base": "failed", "02_needs_base": "skipped", "03_needs_needs": "skipped", "04_free": "ok"}, [(n.name, n.error) for n in bad.notebooks]
     record = json.loads((bad.folder / "run.json").read_text(encoding="utf-8"))
     assert record["status"] == "failed"
     reasons = {n["name"]: n["error"] for n in record["notebooks"]}
