@@ -41,11 +41,14 @@ Z95 = 1.959964
 
 
 def one_data_set(seed: int, employees: int, months: int, sample_options: dict | None = None,
-                 unpooled: bool = False, slump_asis: bool = False) -> list[dict]:
+                 unpooled: bool = False, slump_asis: bool = False, keep_reg: bool = False,
+                 only_new: bool = False) -> list[dict]:
     """Every program's recommended estimate on one generated data set, with its truth.
 
     ``sample_options`` go to ``SampleConfig``; with ``unpooled`` each program is also fitted with every
-    training month kept as it is (``small_cohorts="keep"``) at the same anticipation.
+    training month kept as it is (``small_cohorts="keep"``) at the same anticipation; with ``keep_reg``
+    also every month as it is, the slump test on that fit and the estimate by outcome regression (no
+    propensity model, so a training month of one or two trainees cannot make the weights explode).
     """
     warnings.simplefilter("ignore")
     from analysis.attribution import build_estimation_panel
@@ -67,9 +70,11 @@ def one_data_set(seed: int, employees: int, months: int, sample_options: dict | 
         for pid in ds.programs["program_id"].astype(str):
             true = float(truth[pid]["overall_att"])
             k = None
-            variants = [("pool", "pooled fit")] + ([("keep", "pooled fit")] if unpooled else [])
+            variants = ([] if only_new else [("pool", "pooled fit")]) + ([("keep", "pooled fit")] if unpooled else [])
             if slump_asis:
                 variants += [("keep", "months as they are"), ("pool", "months as they are")]
+            if keep_reg:
+                variants += [("keep", "outcome regression")]
             k_asis = None
             for rule, slump in variants:
                 t0 = time.perf_counter()
@@ -77,19 +82,23 @@ def one_data_set(seed: int, employees: int, months: int, sample_options: dict | 
                 try:
                     ep = build_estimation_panel(ds, pid, small_cohorts=rule)
                     hib = bool(kdefs.loc[ep.kpi, "higher_is_better"])
-                    cs0, _ = _fit_controls_with_fallback(ep, control="never", method="dr")
-                    if k is None:  # the pooled fit's slump test decides, as evaluate_program does
-                        k = int(detect_pre_training_dip(cs0, higher_is_better=hib).recommended_anticipation)
-                    if slump == "months as they are":
-                        if k_asis is None:  # candidate rule: the slump test on every month as it is, outcome regression
-                            from analysis.attribution.panel import PSCORE_TRIM
-                            from analysis.did import fit_callaway_santanna
-                            asis = fit_callaway_santanna(ep.prepared_asis, method="reg", pscore_trim=PSCORE_TRIM)
-                            k_asis = int(detect_pre_training_dip(asis, higher_is_better=hib).recommended_anticipation)
-                        kk = k_asis
+                    if slump == "outcome regression":  # no doubly robust fit at all
+                        asis, _ = _fit_controls_with_fallback(ep, control="never", method="reg")
+                        kk = int(detect_pre_training_dip(asis, higher_is_better=hib).recommended_anticipation)
+                        rec = estimate(ep, controls=bool(ep.prepared.covariates), anticipation=kk, method="reg") if kk else asis
                     else:
+                        cs0, _ = _fit_controls_with_fallback(ep, control="never", method="dr")
+                        if k is None:  # the pooled fit's slump test decides, as evaluate_program does
+                            k = int(detect_pre_training_dip(cs0, higher_is_better=hib).recommended_anticipation)
                         kk = k
-                    rec = estimate(ep, controls=bool(ep.prepared.covariates), anticipation=kk) if kk else cs0
+                        if slump == "months as they are":
+                            if k_asis is None:  # candidate rule: the slump test on every month as it is, outcome regression
+                                from analysis.attribution.panel import PSCORE_TRIM
+                                from analysis.did import fit_callaway_santanna
+                                asis = fit_callaway_santanna(ep.prepared_asis, method="reg", pscore_trim=PSCORE_TRIM)
+                                k_asis = int(detect_pre_training_dip(asis, higher_is_better=hib).recommended_anticipation)
+                            kk = k_asis
+                        rec = estimate(ep, controls=bool(ep.prepared.covariates), anticipation=kk) if kk else cs0
                     agg = rec.aggregate("simple")
                     att, se, n = agg.att, agg.se, agg.n_treated
                     sizes = ep.cohort_table["trainees"] if "trainees" in ep.cohort_table else pd.Series(dtype=float)
@@ -99,7 +108,8 @@ def one_data_set(seed: int, employees: int, months: int, sample_options: dict | 
                     att = se = median_cohort = np.nan
                     n, error = 0, f"{type(exc).__name__}: {exc}"[:200]
                 rows.append({"employees": employees, "months": months, "seed": seed, "program_id": pid,
-                             "small_cohorts": rule if slump == "pooled fit" else f"{rule}, slump test on months as they are",
+                             "small_cohorts": (rule if slump == "pooled fit" else "keep, outcome regression" if slump == "outcome regression"
+                                               else f"{rule}, slump test on months as they are"),
                              "true_att": true, "att": att, "se": se, "anticipation": kk,
                              "trainees": n, "median_cohort": median_cohort,
                              "covers": bool(abs(att - true) <= Z95 * se) if np.isfinite(se) else False,
@@ -165,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unpooled", action="store_true", help="also fit every program with small training months as they are")
     ap.add_argument("--slump-asis", action="store_true",
                     help="also the candidate rule: the slump test on every month as it is (outcome regression)")
+    ap.add_argument("--keep-reg", action="store_true",
+                    help="also every month as it is with the slump test and the estimate by outcome regression")
+    ap.add_argument("--only-new", action="store_true", help="skip the default (pooled) fit; only the variants asked for")
     ap.add_argument("--study", default="", help="label of this run in the summary")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one data set each)")
     ap.add_argument("--summarize", nargs="+", metavar="CSV", help="summarize these CSVs into --out instead of running")
@@ -184,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     import multiprocessing as mp
 
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(one_data_set, s, args.employees, args.months, sample_options, args.unpooled, args.slump_asis) for s in todo]
+        futures = [pool.submit(one_data_set, s, args.employees, args.months, sample_options, args.unpooled, args.slump_asis, args.keep_reg,
+                               args.only_new) for s in todo]
         for fut in as_completed(futures):
             rows = pd.DataFrame(fut.result()).assign(study=args.study)
             done = pd.concat([done, rows], ignore_index=True) if len(done) else rows
