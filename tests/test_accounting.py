@@ -65,6 +65,13 @@ def tiny_cohorts(tmp_path_factory: pytest.TempPathFactory):
     return ds, evaluate_program(ds, "P1", n_boot=0, diagnostics=False, heterogeneity=False)
 
 
+@pytest.fixture(scope="module")
+def tiny_cohorts_pooled(tiny_cohorts):
+    """The same panel with its small training months pooled by quarter (the rule for larger programs)."""
+    ds, _ = tiny_cohorts
+    return evaluate_program(ds, "P1", n_boot=0, diagnostics=False, heterogeneity=False, small_cohorts="pool")
+
+
 def test_unconditional_row_is_diff_diff_on_the_same_panel(tiny_cohorts) -> None:
     from diff_diff import CallawaySantAnna
 
@@ -79,8 +86,24 @@ def test_unconditional_row_is_diff_diff_on_the_same_panel(tiny_cohorts) -> None:
     assert row["trainees"] == sum(COHORTS.values())
 
 
-def test_pooling_is_a_named_choice_of_the_recommended_rung_only(tiny_cohorts) -> None:
-    _, ev = tiny_cohorts
+def test_a_small_program_keeps_every_month_and_estimates_by_outcome_regression(tiny_cohorts) -> None:
+    _, ev = tiny_cohorts  # median training month 3 trainees, below min_cohort_size 10
+    assert ev.small_program and ev.small_cohorts == "keep" and ev.method == "reg"
+    rec = ev.ladder[ev.ladder["recommended"]].iloc[0]
+    assert "pooled" not in rec["rung"] and "outcome regression" in rec["rung"]
+    assert rec["trainees"] == sum(COHORTS.values())
+    # true effect 5 from the training month on, every trainee alike
+    assert abs(rec["estimate"] - 5.0) < 3 * rec["se"] and rec["se"] < 1.5
+    rob = ev.robustness.set_index("variant")
+    pooled = rob.loc["Small training months pooled within their quarter, doubly robust (the rule for larger programs)"]
+    assert np.isfinite(pooled["att"]) and pooled["att"] != pytest.approx(rec["estimate"], rel=1e-9)
+    assert "Every training month as it is (no small-cohort pooling)" not in rob.index
+    assert "every month is kept as it is" in ev.methods_note and "outcome regression" in ev.methods_note
+
+
+def test_pooling_is_a_named_choice_of_the_recommended_rung_only(tiny_cohorts_pooled) -> None:
+    ev = tiny_cohorts_pooled
+    assert ev.small_program and ev.small_cohorts == "pool" and ev.method == "dr"
     rec = ev.ladder[ev.ladder["recommended"]].iloc[0]
     assert "small training months pooled" in rec["rung"]
     rob = ev.robustness.set_index("variant")
@@ -88,8 +111,9 @@ def test_pooling_is_a_named_choice_of_the_recommended_rung_only(tiny_cohorts) ->
     assert np.isfinite(asis["att"]) and asis["att"] != pytest.approx(rec["estimate"], rel=1e-9)
 
 
-def test_every_trainee_is_in_the_accounting_table(tiny_cohorts) -> None:
-    _, ev = tiny_cohorts
+@pytest.mark.parametrize("rule", ["keep (default for a small program)", "pool"])
+def test_every_trainee_is_in_the_accounting_table(rule, tiny_cohorts, tiny_cohorts_pooled) -> None:
+    ev = tiny_cohorts[1] if rule != "pool" else tiny_cohorts_pooled
     acc = ev.accounting
     per_month = acc.table[acc.table["group"] == "trainees"].set_index("training_month")
     expected = {f"{MONTHS[g]:%Y-%m}": n for g, n in COHORTS.items()}
@@ -101,7 +125,10 @@ def test_every_trainee_is_in_the_accounting_table(tiny_cohorts) -> None:
     set_aside = acc.reasons.loc[~acc.reasons["used"], "reason"]
     assert set_aside.str.contains("small training month|no month|left before|comparison").all()
     pooled = per_month[per_month["estimated_as"].str.contains("pooled")]
-    assert len(pooled) >= 2
+    if rule == "pool":
+        assert len(pooled) >= 2
+    else:
+        assert pooled.empty and acc.n_used == sum(COHORTS.values())
 
 
 def test_headline_names_what_was_left_out(tiny_cohorts) -> None:
@@ -129,9 +156,12 @@ def test_same_kpi_trainees_of_another_program_leave_the_comparison_group(tmp_pat
     assert kept.comparison_left_out == {} and kept.n_controls == ep.n_controls + 7
 
 
-def test_headline_warns_about_small_training_months(tiny_cohorts) -> None:
-    from analysis.did import SMALL_COHORT_COVERAGE_PCT
+def test_headline_warns_about_small_training_months(tiny_cohorts, tiny_cohorts_pooled) -> None:
+    from analysis.attribution.small_programs import SMALL_PROGRAM_STUDIES
 
     _, ev = tiny_cohorts  # training months of 1-4 trainees: median 3
-    assert f"covered the true effect in only {SMALL_COHORT_COVERAGE_PCT}%" in ev.headline
+    assert f"at least {SMALL_PROGRAM_STUDIES[('keep', 'reg')].coverage_pct}%" in ev.headline
+    assert SMALL_PROGRAM_STUDIES[("keep", "reg")].rule in ev.headline
     assert "median of 3 trainees per training month" in ev.headline
+    # the pooled choice states what simulation measured for pooling
+    assert SMALL_PROGRAM_STUDIES[("pool", "dr")].rule in tiny_cohorts_pooled.headline

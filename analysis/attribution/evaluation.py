@@ -55,8 +55,11 @@ class EvaluationOptions:
         a robustness row.
     control : {"never", "not_yet"}
         Comparison employees of the recommended estimate.
-    method : {"dr", "ipw", "reg"}
-        Covariate adjustment of the recommended estimate (doubly robust default).
+    method : {"auto", "dr", "ipw", "reg"}
+        Covariate adjustment of the recommended estimate. ``auto``: doubly robust,
+        except outcome regression for a small program whose training months are kept
+        as they are (``small_cohorts`` below), where a propensity model fitted on a
+        handful of trainees separates and its weights explode.
     controls : tuple of str, optional
         Confound controls (see :func:`~analysis.attribution.panel.build_estimation_panel`).
     anticipation : int or "auto"
@@ -67,10 +70,12 @@ class EvaluationOptions:
         Employees trained in another program aimed at the same KPI: left out of
         the comparison group (default) or kept as "never trained" (a robustness row
         shows the other choice).
-    small_cohorts : {"pool", "set_aside", "keep"}
+    small_cohorts : {"auto", "pool", "set_aside", "keep"}
         What the recommended estimate does with training months of fewer than
-        ``min_cohort_size`` trainees. The textbook rung and a robustness row always
-        keep every month as it is.
+        ``min_cohort_size`` trainees. ``auto``: a small program (median training
+        month below ``min_cohort_size`` trainees) keeps every month as it is, a
+        larger one pools its small months within their quarter. The textbook rung
+        always keeps every month as it is; a robustness row shows the other choice.
     min_cohort_size : int
         Threshold of the small-cohort rule.
     n_boot : int
@@ -94,11 +99,11 @@ class EvaluationOptions:
 
     cluster: Cluster = "auto"
     control: Literal["never", "not_yet"] = "never"
-    method: Literal["dr", "ipw", "reg"] = "dr"
+    method: Literal["auto", "dr", "ipw", "reg"] = "auto"
     controls: tuple[str, ...] | None = None
     anticipation: int | Literal["auto"] = "auto"
     same_kpi_trainees: Literal["exclude", "keep"] = "exclude"
-    small_cohorts: Literal["pool", "set_aside", "keep"] = "pool"
+    small_cohorts: Literal["auto", "pool", "set_aside", "keep"] = "auto"
     min_cohort_size: int = 10
     n_boot: int = 999
     seed: int | None = 0
@@ -153,6 +158,12 @@ class ProgramEvaluation:
         Direction of the KPI.
     cluster, cluster_reason : str
         Clustering level used and why.
+    method : str
+        Covariate adjustment of the recommended estimate (``options.method`` resolved).
+    small_cohorts : str
+        Small-cohort rule of the recommended estimate (``options.small_cohorts`` resolved).
+    small_program : bool
+        Whether the program's median training month has fewer than ``min_cohort_size`` trainees.
     options : EvaluationOptions
         The options the evaluation ran with.
     overall : AggregateEffect
@@ -194,6 +205,9 @@ class ProgramEvaluation:
     higher_is_better: bool
     cluster: str
     cluster_reason: str
+    method: str
+    small_cohorts: str
+    small_program: bool
     options: EvaluationOptions
     overall: AggregateEffect
     recommended: StaggeredDiDResults
@@ -486,11 +500,34 @@ class _Handoff:
     program_id: str
     kpi: str | None  # as the caller gave it (None = the program's KPI), so the rebuilt panel is the same
     covariates: tuple[str, ...]  # the controls the ladder's fallback settled on
+    method: str  # the recommended estimate's covariate adjustment (options.method resolved)
     anticipation: int
     truth: dict[str, Any] | None
     main: AggregateEffect  # the recommended estimate's overall ATT
     reuse: dict[int, AggregateEffect] | None  # overall ATT of fits already run, by anticipation
     comparison_left_out: bool
+
+
+def resolve_method(method: str, ep: EstimationPanel) -> str:
+    """The recommended estimate's covariate adjustment: ``auto`` resolved on the built panel.
+
+    Parameters
+    ----------
+    method : {"auto", "dr", "ipw", "reg"}
+        :attr:`EvaluationOptions.method`.
+    ep : EstimationPanel
+        The program's panel (its :attr:`~EstimationPanel.small_program` and
+        :attr:`~EstimationPanel.small_cohorts`).
+
+    Returns
+    -------
+    str
+        ``method`` unless ``auto``; then ``reg`` for a small program whose training months
+        are kept as they are, else ``dr``.
+    """
+    if method != "auto":
+        return method
+    return "reg" if ep.small_program and ep.small_cohorts == "keep" else "dr"
 
 
 def _panel_kw(opt: EvaluationOptions) -> dict[str, Any]:
@@ -536,7 +573,8 @@ def _evaluate_main(
         truth = _load_truth(dataset, program_id, kpi)
 
     t0 = _time.perf_counter()
-    lad = run_ladder(ep, control=opt.control, method=opt.method, anticipation=opt.anticipation,
+    method = resolve_method(opt.method, ep)
+    lad = run_ladder(ep, control=opt.control, method=method, anticipation=opt.anticipation,
                      n_boot=opt.n_boot, seed=opt.seed, higher_is_better=higher_is_better, truth=truth)
     timings["ladder (incl. bootstrap)"] = _time.perf_counter() - t0
     rec, k = lad.recommended, lad.anticipation
@@ -556,7 +594,7 @@ def _evaluate_main(
     if opt.diagnostics:
         t0 = _time.perf_counter()
         placebo = placebo_fake_dates(ep.prepared, shift=max(opt.placebo_shift, k + 1),
-                                     anticipation=k, control=opt.control, method=opt.method,
+                                     anticipation=k, control=opt.control, method=method,
                                      pscore_trim=PSCORE_TRIM)
         twcheck = twfe_weight_check(ep.prepared)
         honest = honest_did_breakdown(rec)
@@ -570,6 +608,7 @@ def _evaluate_main(
         program_id=str(program_id),
         kpi=kpi_arg,
         covariates=tuple(ep.prepared.covariates),
+        method=method,
         anticipation=k,
         truth=truth,
         main=overall,
@@ -584,6 +623,9 @@ def _evaluate_main(
         higher_is_better=higher_is_better,
         cluster=ep.cluster,
         cluster_reason=ep.cluster_reason,
+        method=method,
+        small_cohorts=ep.small_cohorts,
+        small_program=ep.small_program,
         options=opt,
         overall=overall,
         recommended=rec,
@@ -635,9 +677,13 @@ def _evaluate_robustness(dataset: Any, ep: EstimationPanel, handoff: _Handoff, o
     if handoff.comparison_left_out and opt.same_kpi_trainees == "exclude":
         same_kpi_panel = build_estimation_panel(dataset, handoff.program_id, ep.kpi, same_kpi_trainees="keep",
                                                 **_panel_kw(opt))
-    rob = _robustness(ep, handoff.main, k, opt.method, opt.allow_unbalanced_panel, control=opt.control,
+    pooled_panel = None
+    if ep.small_program and ep.small_cohorts == "keep" and opt.small_cohorts == "auto":
+        pooled_panel = build_estimation_panel(dataset, handoff.program_id, ep.kpi, same_kpi_trainees=opt.same_kpi_trainees,
+                                              **{**_panel_kw(opt), "small_cohorts": "pool"})
+    rob = _robustness(ep, handoff.main, k, handoff.method, opt.allow_unbalanced_panel, control=opt.control,
                       other_anticipation=(1 if k == 0 else 0), employee_clusters=ep.cluster != "employee",
-                      same_kpi_panel=same_kpi_panel, reuse=handoff.reuse)
+                      same_kpi_panel=same_kpi_panel, pooled_panel=pooled_panel, reuse=handoff.reuse)
     return rob, _time.perf_counter() - t0
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.attribution.panel import _CLUSTER_WORDS, TENURE_COLUMN, _control_words
-from analysis.did import small_cohort_sentence
+from analysis.attribution.small_programs import small_program_sentence
 from analysis.attribution.robustness import EXAM_BANDS
 from analysis.did import StaggeredDiDResults
 from analysis.plots import kpi_words
@@ -153,7 +153,7 @@ def headline(ev: ProgramEvaluation) -> str:
             )
     else:
         sentence += "."
-    caveat = small_cohort_sentence(_median_trainees_per_month(ev))
+    caveat = small_program_sentence(_median_trainees_per_month(ev), ev.small_cohorts, ev.method)
     return f"{sentence} {caveat}" if caveat else sentence
 
 
@@ -306,6 +306,14 @@ def methods_note(ev: ProgramEvaluation) -> str:
         "in this estimate (a named choice; the robustness table shows every month as it is)."
         if any(ev.cohort_table["rule"].astype(str).str.startswith("pooled")) else ""
     )
+    if ev.small_program and ev.small_cohorts == "keep":
+        pooled = (
+            f" The median training month has fewer than {ev.options.min_cohort_size} trainees, so every month is kept "
+            "as it is (pooling would count some trainees as trained before they were and hide the pre-training slump)"
+            + (" and the controls enter by outcome regression (a propensity model fitted on a handful of trainees "
+               "separates)" if ev.method == "reg" else "")
+            + "; the robustness table shows the rule for larger programs."
+        )
     tenure = (
         " Tenure is matched where each comparison starts (months since hire at the comparison month, with the "
         "slope free to change at 6 and 24 months), so a recent hire's ramp-up is not credited to training."

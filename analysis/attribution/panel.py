@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import DataValidationError
+from analysis.attribution.small_programs import is_small_program
 from analysis.did import PreparedPanel, StaggeredDiDResults, fit_callaway_santanna, prepare_did_panel
 
 Cluster = Literal["auto", "employee", "manager", "department", "department_region"]
@@ -153,6 +154,11 @@ class EstimationPanel:
         Why that level, in words.
     notes : list of str
         Everything preparation did, in words.
+    small_cohorts : str
+        The small-cohort rule applied (``pool``, ``set_aside`` or ``keep``; ``auto`` resolved).
+    small_program : bool
+        Whether the program's median training month has fewer than
+        ``min_cohort_size`` trainees (:func:`is_small_program`).
     """
 
     program_id: str
@@ -169,6 +175,8 @@ class EstimationPanel:
     control_names: list[str]
     months: pd.DatetimeIndex
     notes: list[str] = field(default_factory=list)
+    small_cohorts: str = "pool"
+    small_program: bool = False
 
     @property
     def n_trainees(self) -> int:
@@ -355,7 +363,7 @@ def build_estimation_panel(
     extra_controls: Sequence[str] = (),
     cluster: Cluster = "auto",
     min_cohort_size: int = 10,
-    small_cohorts: Literal["pool", "set_aside", "keep"] = "pool",
+    small_cohorts: Literal["auto", "pool", "set_aside", "keep"] = "auto",
     same_kpi_trainees: Literal["exclude", "keep"] = "exclude",
     baseline_months: int = BASELINE_MONTHS,
     dip_guard: int = DIP_GUARD,
@@ -382,10 +390,14 @@ def build_estimation_panel(
         employee (see :func:`resolve_cluster`).
     min_cohort_size : int
         Training months with fewer trainees follow ``small_cohorts``.
-    small_cohorts : {"pool", "set_aside", "keep"}
+    small_cohorts : {"auto", "pool", "set_aside", "keep"}
         For the recommended estimate's panel: pool small training months by
         calendar quarter (leftovers set aside), set them aside, or keep them as
-        they are. :attr:`EstimationPanel.prepared_asis` always keeps them.
+        they are. ``auto`` (default): keep every month as it is when the
+        program is small (:func:`is_small_program`: its median training month
+        has fewer than ``min_cohort_size`` trainees), else pool. The choice is
+        :attr:`EstimationPanel.small_cohorts`. :attr:`EstimationPanel.prepared_asis`
+        always keeps every month.
     same_kpi_trainees : {"exclude", "keep"}
         Employees trained in another program aimed at the same KPI inside the
         panel window are not clean "never trained" comparisons: ``exclude``
@@ -505,6 +517,9 @@ def build_estimation_panel(
             np.nan,
         )
 
+    small_program = is_small_program(units.loc[units["cohort"] > 0, "cohort"], min_cohort_size)
+    if small_cohorts == "auto":
+        small_cohorts = "keep" if small_program else "pool"
     rule = small_cohorts if small_cohorts != "keep" else "pool"
     new_cohort, cohort_table, pool_notes = _pool_small_cohorts(
         units, months, min_cohort_size if small_cohorts != "keep" else 0, rule
@@ -671,6 +686,8 @@ def build_estimation_panel(
         control_names=list(prepared.covariates),
         months=months,
         notes=notes,
+        small_cohorts=small_cohorts,
+        small_program=small_program,
     )
 
 

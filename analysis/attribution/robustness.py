@@ -172,6 +172,7 @@ def _robustness(
     other_anticipation: int | None = None,
     employee_clusters: bool = False,
     same_kpi_panel: EstimationPanel | None = None,
+    pooled_panel: EstimationPanel | None = None,
     reuse: dict[int, StaggeredDiDResults | AggregateEffect] | None = None,
 ) -> pd.DataFrame:
     # ``main`` and ``reuse`` are fits already run (or their overall ATT, which is all a row
@@ -209,6 +210,20 @@ def _robustness(
         refit("Every training month as it is (no small-cohort pooling)",
               "the recommended estimate pools training months with few trainees within their quarter; "
               "this row keeps each month as it is", panel=est_panel.prepared_asis)
+    if pooled_panel is not None:
+        label = "Small training months pooled within their quarter, doubly robust (the rule for larger programs)"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pp = pooled_panel.prepared
+                res = fit_callaway_santanna(replace(pp, covariates=[c for c in prep.covariates if c in pp.frame.columns]),
+                                            control=control, method="dr", anticipation=anticipation,  # type: ignore[arg-type]
+                                            pscore_trim=PSCORE_TRIM)
+            add(label, res, "this program's median training month has fewer trainees than the small-cohort threshold, so "
+                "the recommended estimate keeps every month as it is and adjusts by outcome regression; this row is "
+                "the rule for larger programs")
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            add(label, None, f"not estimable: {exc}")
     if other_anticipation is not None and other_anticipation != anticipation and other_anticipation in (reuse or {}):
         add(f"Comparison month {other_anticipation + 1} month(s) before training (anticipation {other_anticipation})",
             (reuse or {})[other_anticipation], "the other choice of comparison month")

@@ -1,0 +1,69 @@
+"""Small programs: the page states what the committed Monte Carlo measured for the rule that ran."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from analysis.attribution.small_programs import (
+    SMALL_PROGRAM_STUDIES,
+    SMALL_PROGRAM_TRAINEES,
+    is_small_program,
+    small_program_sentence,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The rows of each study in its CSV (column ``small_cohorts`` of benchmarks/montecarlo_scale.py).
+ROWS = {("keep", "reg"): "keep, outcome regression", ("pool", "dr"): "pool"}
+
+
+@pytest.mark.parametrize("key", sorted(SMALL_PROGRAM_STUDIES))
+def test_constants_are_the_measured_numbers(key) -> None:
+    study = SMALL_PROGRAM_STUDIES[key]
+    d = pd.read_csv(ROOT / study.results)
+    d = d[d["small_cohorts"] == ROWS[key]]
+    effect = d[d["true_att"].abs() > 0].assign(rel=lambda x: 100 * (x["att"] - x["true_att"]) / x["true_att"])
+    per_program = effect.groupby("program_id").agg(coverage=("covers", "mean"), median_error=("rel", "median"),
+                                                   size=("median_cohort", "median"), data_sets=("seed", "nunique"))  # fmt: skip
+    null = d[d["true_att"] == 0]
+    assert (per_program["data_sets"] == 200).all() and null["seed"].nunique() == 200
+    assert (per_program["size"] < SMALL_PROGRAM_TRAINEES).all()  # both programs are small
+    assert int(100 * per_program["coverage"].min()) == study.coverage_pct
+    assert (round(per_program["median_error"].min()), round(per_program["median_error"].max())) == study.median_error_pct
+    assert round(100 * int((~null["covers"]).sum()) / len(null)) == study.false_positive_pct
+
+
+def test_the_default_rule_beats_pooling_on_small_programs() -> None:
+    # why small_cohorts="auto" keeps every month and estimates by outcome regression
+    new, old = SMALL_PROGRAM_STUDIES[("keep", "reg")], SMALL_PROGRAM_STUDIES[("pool", "dr")]
+    assert new.coverage_pct >= old.coverage_pct + 8 and new.false_positive_pct < old.false_positive_pct
+    assert max(map(abs, new.median_error_pct)) < max(map(abs, old.median_error_pct))
+
+
+def test_the_studies_ran_on_the_same_data_sets() -> None:
+    seeds = {k: set(pd.read_csv(ROOT / s.results).query("small_cohorts == @ROWS[@k]")["seed"]) for k, s in SMALL_PROGRAM_STUDIES.items()}
+    assert seeds[("keep", "reg")] == seeds[("pool", "dr")]
+    a = pd.read_csv(ROOT / SMALL_PROGRAM_STUDIES[("keep", "reg")].results).sort_values(["seed", "program_id"])
+    b = pd.read_csv(ROOT / SMALL_PROGRAM_STUDIES[("pool", "dr")].results).query("small_cohorts == 'pool'").sort_values(["seed", "program_id"])
+    pdt.assert_series_equal(a["true_att"].reset_index(drop=True), b["true_att"].reset_index(drop=True))
+
+
+def test_small_program_is_the_median_training_month() -> None:
+    assert is_small_program(pd.Series([3] * 4 + [5] * 9 + [8] * 20), 10)  # months of 4, 9, 20: median 9
+    assert not is_small_program(pd.Series([3] * 4 + [5] * 10 + [8] * 20), 10)  # median 10
+    assert not is_small_program(pd.Series([], dtype=int), 10)
+
+
+def test_sentence_names_the_rule_that_ran() -> None:
+    assert small_program_sentence(SMALL_PROGRAM_TRAINEES, "keep", "reg") is None
+    assert small_program_sentence(np.nan, "keep", "reg") is None
+    new = small_program_sentence(4, "keep", "reg")
+    study = SMALL_PROGRAM_STUDIES[("keep", "reg")]
+    assert "median of 4 trainees" in new and f"at least {study.coverage_pct}%" in new and study.rule in new
+    old = small_program_sentence(4, "pool", "dr")
+    assert f"at least {SMALL_PROGRAM_STUDIES[('pool', 'dr')].coverage_pct}%" in old
+    assert "No simulation of the kit covers" in small_program_sentence(4, "set_aside", "dr")
