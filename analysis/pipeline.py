@@ -148,6 +148,12 @@ class ThisInterpreterKernelManager(KernelManager):
         await super()._async_interrupt_kernel()
 
 
+#: Seconds a notebook's kernel may take to start (papermill's default is 60). On a loaded machine (a scheduled
+#: run beside other jobs, or the test suite's parallel workers each starting kernels) a start can take longer,
+#: and a kernel that has not answered yet is not a failed analysis.
+KERNEL_START_TIMEOUT = 300
+
+
 def _execute(
     src: str, dst: str, parameters: dict[str, Any], cwd: str, html: str, run_label: str, progress: str | None = None,
 ) -> tuple[float, str | None, bool]:  # fmt: skip
@@ -174,7 +180,7 @@ def _execute(
     try:
         pm.execute_notebook(
             src, dst, parameters=parameters, cwd=cwd, kernel_name="python3", progress_bar=False, log_output=False,
-            kernel_manager_class=ThisInterpreterKernelManager,
+            kernel_manager_class=ThisInterpreterKernelManager, start_timeout=KERNEL_START_TIMEOUT,
         )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run, never lost
         error = (str(exc).strip() or type(exc).__name__)[-4000:]
