@@ -63,7 +63,7 @@ def test_sentence_names_the_rule_that_ran() -> None:
     assert small_program_sentence(np.nan, "keep", "reg") is None
     new = small_program_sentence(4, "keep", "reg")
     study = SMALL_PROGRAM_STUDIES[("keep", "reg")]
-    assert "median of 4 trainees" in new and f"at least {study.coverage_pct}%" in new and study.rule in new
+    assert "a median of 4 trainees per training month" in new and f"in {study.coverage_pct}% or more" in new and study.rule in new
     old = small_program_sentence(4, "pool", "dr")
-    assert f"at least {SMALL_PROGRAM_STUDIES[('pool', 'dr')].coverage_pct}%" in old
+    assert f"in {SMALL_PROGRAM_STUDIES[('pool', 'dr')].coverage_pct}% or more" in old
     assert "No simulation of the kit covers" in small_program_sentence(4, "set_aside", "dr")

@@ -59,14 +59,14 @@ class SmallProgramStudy:
 #: every number from the committed rows.
 SMALL_PROGRAM_STUDIES: dict[tuple[str, str], SmallProgramStudy] = {
     ("keep", "reg"): SmallProgramStudy(
-        rule="every training month as it is, outcome regression (the kit's rule for small programs)",
+        rule="the kit's small-program estimate (every training month as it is, outcome regression)",
         coverage_pct=92,
         false_positive_pct=10,
         median_error_pct=(-4, -1),
         results="benchmarks/results/montecarlo_keep_reg_500.csv",
     ),
     ("pool", "dr"): SmallProgramStudy(
-        rule="small months pooled within their quarter, doubly robust (the rule for larger programs)",
+        rule="the estimate with small months pooled by quarter (the choice made here)",
         coverage_pct=82,
         false_positive_pct=13,
         median_error_pct=(-7, 10),
@@ -112,8 +112,8 @@ def small_program_sentence(trainees_per_month: float, small_cohorts: str, method
     if not np.isfinite(trainees_per_month) or trainees_per_month >= SMALL_PROGRAM_TRAINEES:
         return None
     size = (
-        f"This program has a median of {trainees_per_month:.0f} trainees per training month, so each month's "
-        "comparison rests on a handful of people: read the estimate as indicative."
+        f"Small program: a median of {trainees_per_month:.0f} trainees per training month, so read this estimate "
+        "as indicative."
     )
     study = SMALL_PROGRAM_STUDIES.get((small_cohorts, method))
     if study is None:
@@ -123,8 +123,7 @@ def small_program_sentence(trainees_per_month: float, small_cohorts: str, method
         )
     lo, hi = study.median_error_pct
     return (
-        f"{size} In 200 simulated 500-employee companies with fewer than {SMALL_PROGRAM_TRAINEES} trainees per "
-        f"training month, this estimate ({study.rule}) covered the true effect with its 95% interval in at "
-        f"least {study.coverage_pct}% of them, its median error ran from {lo:+d}% to {hi:+d}%, and a program "
-        f"without effect came out significant in {study.false_positive_pct}% (kit Monte Carlo, {study.results})."
+        f"{size} In 200 simulated companies this small, {study.rule} covered the true effect in "
+        f"{study.coverage_pct}% or more of them (median error {lo:+d}% to {hi:+d}%) and found an effect that was "
+        f"not there in {study.false_positive_pct}% (kit Monte Carlo, {study.results})."
     )
