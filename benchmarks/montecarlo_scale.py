@@ -42,7 +42,7 @@ Z95 = 1.959964
 
 def one_data_set(seed: int, employees: int, months: int, sample_options: dict | None = None,
                  unpooled: bool = False, slump_asis: bool = False, keep_reg: bool = False,
-                 only_new: bool = False) -> list[dict]:
+                 only_new: bool = False, slump_textbook: bool = False) -> list[dict]:
     """Every program's recommended estimate on one generated data set, with its truth.
 
     ``sample_options`` go to ``SampleConfig``; with ``unpooled`` each program is also fitted with every
@@ -76,20 +76,28 @@ def one_data_set(seed: int, employees: int, months: int, sample_options: dict | 
             if keep_reg:
                 variants += [("keep", "outcome regression")]
             k_asis = None
+            k_textbook = None
             for rule, slump in variants:
                 t0 = time.perf_counter()
                 kk = None
                 try:
                     ep = build_estimation_panel(ds, pid, small_cohorts=rule)
                     hib = bool(kdefs.loc[ep.kpi, "higher_is_better"])
+                    if slump_textbook and k_textbook is None:  # the slump test on the textbook fit (no controls, months as they are)
+                        from dataclasses import replace
+
+                        from analysis.attribution.panel import PSCORE_TRIM
+                        from analysis.did import fit_callaway_santanna
+                        textbook = fit_callaway_santanna(replace(ep.prepared_asis, covariates=[]), method="reg", pscore_trim=PSCORE_TRIM)
+                        k_textbook = int(detect_pre_training_dip(textbook, higher_is_better=hib).recommended_anticipation)
                     if slump == "outcome regression":  # no doubly robust fit at all
                         asis, _ = _fit_controls_with_fallback(ep, control="never", method="reg")
-                        kk = int(detect_pre_training_dip(asis, higher_is_better=hib).recommended_anticipation)
+                        kk = k_textbook if slump_textbook else int(detect_pre_training_dip(asis, higher_is_better=hib).recommended_anticipation)
                         rec = estimate(ep, controls=bool(ep.prepared.covariates), anticipation=kk, method="reg") if kk else asis
                     else:
                         cs0, _ = _fit_controls_with_fallback(ep, control="never", method="dr")
-                        if k is None:  # the pooled fit's slump test decides, as evaluate_program does
-                            k = int(detect_pre_training_dip(cs0, higher_is_better=hib).recommended_anticipation)
+                        if k is None:  # the pooled fit's slump test decides (or the textbook fit's)
+                            k = k_textbook if slump_textbook else int(detect_pre_training_dip(cs0, higher_is_better=hib).recommended_anticipation)
                         kk = k
                         if slump == "months as they are":
                             if k_asis is None:  # candidate rule: the slump test on every month as it is, outcome regression
@@ -177,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also the candidate rule: the slump test on every month as it is (outcome regression)")
     ap.add_argument("--keep-reg", action="store_true",
                     help="also every month as it is with the slump test and the estimate by outcome regression")
+    ap.add_argument("--slump-textbook", action="store_true",
+                    help="the slump test on the textbook fit (no controls, every month as it is) for every variant")
     ap.add_argument("--only-new", action="store_true", help="skip the default (pooled) fit; only the variants asked for")
     ap.add_argument("--study", default="", help="label of this run in the summary")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one data set each)")
@@ -198,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = [pool.submit(one_data_set, s, args.employees, args.months, sample_options, args.unpooled, args.slump_asis, args.keep_reg,
-                               args.only_new) for s in todo]
+                               args.only_new, args.slump_textbook) for s in todo]
         for fut in as_completed(futures):
             rows = pd.DataFrame(fut.result()).assign(study=args.study)
             done = pd.concat([done, rows], ignore_index=True) if len(done) else rows

@@ -64,8 +64,9 @@ class EvaluationOptions:
         Confound controls (see :func:`~analysis.attribution.panel.build_estimation_panel`).
     anticipation : int or "auto"
         Months before training already affected. ``auto``: the length of the
-        pre-training slump the slump test finds on the month-before-training fit
-        (0 when none is significant); the other choice is a robustness row.
+        pre-training slump the slump test finds on the textbook fit (every training
+        month as it is, no controls, anchored on the month before training; 0 when
+        none is significant); the other choice is a robustness row.
     same_kpi_trainees : {"exclude", "keep"}
         Employees trained in another program aimed at the same KPI: left out of
         the comparison group (default) or kept as "never trained" (a robustness row

@@ -111,11 +111,11 @@ class Ladder:
         ``diff_diff.CallawaySantAnna`` / R ``did`` on the same panel).
     controls_fit : StaggeredDiDResults
         The recommended panel and controls, comparison month = the month before
-        training (the fit the pre-training slump test reads).
+        training.
     recommended : StaggeredDiDResults
         The recommended fit (bootstrapped when ``n_boot > 0``).
     dip : DipCheck
-        The pre-training slump test.
+        The pre-training slump test, read on ``textbook`` (see :func:`run_ladder`).
     anticipation : int
         Months of anticipation of the recommended fit.
     anticipation_auto : bool
@@ -221,7 +221,10 @@ def run_ladder(
     if ep.prepared_asis is not ep.prepared:
         ep.prepared_asis = replace(ep.prepared_asis, covariates=list(ep.prepared.covariates))
     has_controls = bool(ep.prepared.covariates)
-    dip = detect_pre_training_dip(cs0, higher_is_better=higher_is_better)
+    # the slump is a one-month fall of the trainees' own KPI: the textbook fit shows it with the most power, while
+    # controls add noise to it and, on training months of a few trainees, can make that month's estimate explode
+    # (two training months of 25-45 trainees at 500 employees: missed in 14% of simulated data sets with controls)
+    dip = detect_pre_training_dip(textbook, higher_is_better=higher_is_better)
     auto = anticipation == "auto"
     k = int(dip.recommended_anticipation) if auto else int(anticipation)  # type: ignore[arg-type]
     rec = estimate(ep, controls=has_controls, anticipation=k, control=control, method=method,  # type: ignore[arg-type]

@@ -184,8 +184,9 @@ def anticipation_rule(ev: ProgramEvaluation) -> str:
     )
     return (
         "Comparison month chosen from the data (anticipation = 'auto'): the rule moves the comparison "
-        "month before any slump that the pre-training slump test (95% level, on the estimate anchored on "
-        f"the month before training) finds. Here the test {found}, so effects are measured against "
+        "month before any slump that the pre-training slump test finds (95% level, on the textbook estimate: "
+        "every training month as it is, no controls, anchored on the month before training). "
+        f"Here the test {found}, so effects are measured against "
         f"{month} (anticipation = {k}); the other choice is a robustness row."
     )
 
