@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from analysis import did_speedups
 from analysis.attribution import narrative
 from analysis.attribution.accounting import Accounting, account_trainees
 from analysis.attribution.ladder import run_ladder
@@ -453,7 +454,8 @@ def evaluate_program(
     Goodman-Bacon, A. (2021). *Journal of Econometrics* 225(2).
     """
     opt = EvaluationOptions.build(options, **overrides)
-    with _one_blas_thread():
+    # the fits of one evaluation repeat many per-cell regressions: computed once (exact, analysis/did_speedups.py)
+    with _one_blas_thread(), did_speedups.shared_regressions():
         ev, handoff, ep = _evaluate_main(dataset, program_id, kpi, opt, truth)
         ev.heterogeneity, ev.timings["heterogeneity"] = _evaluate_heterogeneity(ep, handoff, opt)
         ev.robustness, ev.timings["robustness"] = _evaluate_robustness(dataset, ep, handoff, opt)
@@ -787,6 +789,7 @@ _WORKER_DATASET: Any = None
 #: program often land on the worker that ran its ladder); the last two are kept.
 _WORKER_PANELS: dict[tuple[str, tuple[str, ...]], EstimationPanel] = {}
 _WORKER_LIMITS: Any = None
+_WORKER_SHARED: Any = None
 
 
 def _init_worker(dataset: Any) -> None:
@@ -799,6 +802,11 @@ def _init_worker(dataset: Any) -> None:
     from threadpoolctl import threadpool_limits
 
     _WORKER_LIMITS = threadpool_limits(limits=1)
+    # per-cell regressions repeated by the fits of this worker's tasks are computed once (exact, bounded
+    # memory; analysis/did_speedups.py); open for the worker's life, which ends with the pool
+    global _WORKER_SHARED
+    _WORKER_SHARED = did_speedups.shared_regressions()
+    _WORKER_SHARED.__enter__()
 
 
 def _keep_panel(handoff: _Handoff, ep: EstimationPanel) -> None:
