@@ -165,11 +165,13 @@ def time_fits() -> pd.DataFrame:
     df = pd.DataFrame(log)
     out = df.groupby("fit", sort=False).agg(fits=("cpu_s", "size"), cpu_s=("cpu_s", "sum"),
                                             regressions=("regressions", "sum"), reused=("reused", "sum")).reset_index()
-    out.loc[len(out)] = {"fit": "all fits", "fits": len(df), "cpu_s": df["cpu_s"].sum(),
-                         "regressions": df["regressions"].sum(), "reused": df["reused"].sum()}
-    out.loc[len(out)] = {"fit": f"evaluate_programs (wall {total_wall:.1f} s)", "fits": len(df), "cpu_s": total_cpu,
-                         "regressions": pd.NA, "reused": pd.NA}
-    out["cpu_s"] = out["cpu_s"].round(2)
+    totals = pd.DataFrame([
+        {"fit": "all fits", "fits": len(df), "cpu_s": df["cpu_s"].sum(), "regressions": df["regressions"].sum(),
+         "reused": df["reused"].sum()},
+        {"fit": f"evaluate_programs (wall {total_wall:.1f} s)", "fits": len(df), "cpu_s": total_cpu},
+    ])
+    out = pd.concat([out.astype(object), totals.astype(object)], ignore_index=True)
+    out["cpu_s"] = out["cpu_s"].astype(float).round(2)
     return out
 
 

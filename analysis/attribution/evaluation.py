@@ -870,9 +870,9 @@ def _evaluate_in_workers(
     n = len(ids)
     order = {pid: i for i, pid in enumerate(ids, 1)}
     # ready tasks: every ladder first (the other parts wait for one), then robustness (the longer) before heterogeneity;
-    # but a worker that just finished a task takes a part of a program whose ladder it ran, when one is ready: its
-    # store of per-cell regressions (did_speedups.shared_regressions) holds most of what that part refits. With every
-    # other worker busy, the task submitted next starts on the worker that just became free.
+    # among the parts, a worker that just finished a task takes one of a program whose ladder it ran: its store of
+    # per-cell regressions (did_speedups.shared_regressions) holds much of what that part refits. With every other
+    # worker busy, the task submitted next starts on the worker that just became free.
     ready: list[tuple[str, str]] = [("main", pid) for pid in ids]
     rank = {"main": 0, "robustness": 1, "heterogeneity": 2}
     ran_main: dict[str, int] = {}  # program -> the worker process that ran its ladder
@@ -897,7 +897,7 @@ def _evaluate_in_workers(
                 while ready and len(running) < workers:  # no queue in the pool: a submitted task starts now
                     free = freed.pop(0) if freed else None
                     own = [i for i, (part, pid) in enumerate(ready) if part != "main" and ran_main.get(pid) == free]
-                    part, pid = ready.pop(own[0] if own else 0)
+                    part, pid = ready.pop(own[0] if own and ready[0][0] != "main" else 0)
                     if part == "main":
                         started[pid] = _time.perf_counter()
                         report_progress(f"attribution: program {pid} ({order[pid]}/{n}) started")
