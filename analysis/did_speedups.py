@@ -17,9 +17,10 @@ for the duration of :func:`analysis.did.fit_callaway_santanna` (:func:`installed
 * :func:`shared_regressions` keeps the results of the per-cell propensity logits
   (``linalg.solve_logit``) and outcome regressions (``staggered._linear_regression``) while it is
   open, keyed by a SHA-256 digest of their inputs, and hands a stored result back when the same
-  regression comes again: the fits of one program evaluation repeat many of them (the
-  employee-clustering row refits every cell of the recommended estimate, the HonestDiD fit repeats
-  its post-training cells, the subgroup fits repeat the comparison group's outcome regressions).
+  regression comes again: the fits of one program evaluation repeat many of them (the HonestDiD
+  fit repeats the recommended estimate's post-training cells, the "every training month as it is"
+  row the months the pooling left alone, the subgroup fits the comparison group's outcome
+  regressions; on the sample 15,025 of 23,294, ``benchmarks/report_speed.py --fits``).
   The warnings a regression raised are raised again, and its EPV diagnostics written again, on
   every reuse, so the fit's engine messages are the same too.
 
