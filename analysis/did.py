@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis import did_speedups
 from analysis.data import DataValidationError
 
 __all__ = [
@@ -634,7 +635,8 @@ def fit_callaway_santanna(
         pscore_fallback="unconditional",
         pscore_trim=pscore_trim,
     )
-    with warnings.catch_warnings(record=True) as rec, _blas_threads(1 if prepared.covariates else None):
+    with warnings.catch_warnings(record=True) as rec, _blas_threads(1 if prepared.covariates else None), \
+            did_speedups.installed():  # exact stand-ins for three diff_diff internals (analysis/did_speedups.py)
         warnings.simplefilter("always")
         try:
             raw = est.fit(

@@ -4,6 +4,8 @@ Usage::
 
     .venv/bin/python benchmarks/report_speed.py                 # whole run + 02 alone, 2 warm repeats each
     .venv/bin/python benchmarks/report_speed.py --parts-only    # evaluate_program's parts only (no notebooks)
+    .venv/bin/python benchmarks/report_speed.py --fits          # every Callaway-Sant'Anna fit of the sample, in process
+    .venv/bin/python benchmarks/report_speed.py --fits --without-speedups   # the same with diff_diff's own internals
 
 It times, each in a fresh process after one untimed warm-up run (so the imports and
 the kernel start are warm, as on a second ``make report``):
@@ -16,6 +18,12 @@ and ``evaluate_programs`` on the sample with notebook 02's options, in this proc
 seconds of each part (``ProgramEvaluation.timings``). Wall-clock and CPU seconds
 (children included) are given, with the load average: on a shared machine the CPU time is
 the steadier number. Output: ``benchmarks/results/report_speed.md`` (``--out`` to change).
+
+``--fits`` lists every ``fit_callaway_santanna`` call of ``evaluate_programs`` on the sample
+(in this process, notebook 02's options) with what it is for, its CPU seconds and how many of
+its per-cell regressions were reused (:mod:`analysis.did_speedups`), and prints the table (no
+file written). ``--without-speedups`` runs the same with ``diff_diff``'s own internals (the
+kit's stand-ins and the shared regressions switched off), the before of a before/after.
 """
 
 from __future__ import annotations
@@ -81,12 +89,107 @@ def time_parts() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _without_speedups() -> None:
+    """Switch off analysis.did_speedups for this process (diff_diff's own internals, nothing shared)."""
+    import contextlib
+
+    from analysis import did_speedups
+
+    did_speedups.installed = contextlib.nullcontext  # type: ignore[assignment]
+    did_speedups.shared_regressions = lambda *a, **k: contextlib.nullcontext()  # type: ignore[assignment]
+
+
+def _fit_purpose(caller: str, prepared: object, kw: dict) -> str:
+    covs = list(getattr(prepared, "covariates", []))
+    if caller == "run_ladder":
+        return "ladder: textbook (no controls, every month as it is)"
+    if caller == "estimate":
+        return "ladder: recommended (999-draw bootstrap)" if kw.get("n_boot") else "ladder: controls, month before training (slump test)"
+    if caller == "placebo_fake_dates":
+        return "diagnostics: placebo training dates"
+    if caller == "honest_did_breakdown":
+        return "diagnostics: HonestDiD (universal base period)"
+    if caller == "_subgroup_fit":
+        return "heterogeneity: one subgroup (outcome regression)"
+    if caller == "refit":
+        if getattr(prepared, "cluster", "x") is None:
+            return "robustness: standard errors clustered by employee"
+        return "robustness: every training month as it is / other refit"
+    if kw.get("control") == "not_yet":
+        return "robustness: not-yet-trained employees as controls"
+    if "baseline_kpi" in covs:
+        return "robustness: also the pre-training KPI level"
+    if kw.get("allow_unbalanced_panel"):
+        return "robustness: repeated cross-sections"
+    return "robustness: balanced subsample"
+
+
+def time_fits() -> pd.DataFrame:
+    """CPU seconds of every Callaway-Sant'Anna fit of evaluate_programs on the sample, by purpose (in process)."""
+    import sys as _sys
+
+    import analysis.attribution.ladder as ladder
+    import analysis.attribution.panel as panel
+    import analysis.attribution.robustness as robustness
+    import analysis.diagnostics as diagnostics
+    from analysis import did_speedups
+    from analysis.attribution import EvaluationOptions, evaluate_programs
+    from analysis.data import load_dataset
+
+    log: list[dict] = []
+    modules = (ladder, panel, robustness, diagnostics)
+    original = robustness.fit_callaway_santanna
+
+    def counted(prepared, **kw):
+        caller = _sys._getframe(1).f_code.co_name
+        memo = did_speedups._MEMOS[-1] if getattr(did_speedups, "_MEMOS", None) else None
+        h0, m0 = (memo.hits, memo.misses) if memo else (0, 0)
+        c0 = time.process_time()
+        res = original(prepared, **kw)
+        cpu = time.process_time() - c0
+        h1, m1 = (memo.hits, memo.misses) if memo else (0, 0)
+        log.append({"fit": _fit_purpose(caller, prepared, kw), "cpu_s": cpu, "regressions": (h1 - h0) + (m1 - m0),
+                    "reused": h1 - h0})
+        return res
+
+    for m in modules:
+        m.fit_callaway_santanna = counted
+    try:
+        ds = load_dataset(ROOT / "data" / "sample")
+        c0, t0 = time.process_time(), time.perf_counter()
+        evaluate_programs(ds, None, EvaluationOptions(n_boot=999, seed=7), n_jobs=1)
+        total_cpu, total_wall = time.process_time() - c0, time.perf_counter() - t0
+    finally:
+        for m in modules:
+            m.fit_callaway_santanna = original
+    df = pd.DataFrame(log)
+    out = df.groupby("fit", sort=False).agg(fits=("cpu_s", "size"), cpu_s=("cpu_s", "sum"),
+                                            regressions=("regressions", "sum"), reused=("reused", "sum")).reset_index()
+    totals = pd.DataFrame([
+        {"fit": "all fits", "fits": len(df), "cpu_s": df["cpu_s"].sum(), "regressions": df["regressions"].sum(),
+         "reused": df["reused"].sum()},
+        {"fit": f"evaluate_programs (wall {total_wall:.1f} s)", "fits": len(df), "cpu_s": total_cpu},
+    ])
+    out = pd.concat([out.astype(object), totals.astype(object)], ignore_index=True)
+    out["cpu_s"] = out["cpu_s"].astype(float).round(2)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--parts-only", action="store_true")
+    parser.add_argument("--fits", action="store_true", help="print the CPU seconds of every fit by purpose, then stop")
+    parser.add_argument("--without-speedups", action="store_true", help="diff_diff's own internals (the before)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "report_speed.md"))
     args = parser.parse_args(argv)
+    if args.without_speedups:
+        _without_speedups()
+    if args.fits:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"Load average at start: {load}; speed-ups {'off' if args.without_speedups else 'on'}\n")
+        print(markdown_table(time_fits().astype(object).where(lambda d: d.notna(), "")))
+        return 0
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     lines = [f"# Sample report speed at {commit}", "",
              f"Load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores.", ""]

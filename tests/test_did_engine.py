@@ -118,3 +118,36 @@ def test_fitted_result_carries_the_aggregation_kit(n_boot):
         np.testing.assert_allclose(draws.std(ddof=1), dyn["se"], rtol=1e-9)
     post = res.aggregate("calendar")
     assert np.isfinite(post["se"]).all() and (post["se"] > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("name", "needed"),
+    [
+        ("_cluster_robust_se_from_per_gt_if", {"inf_info", "resolved_survey"}),
+        ("solve_logit", {"X", "y", "rank_deficient_action", "weights", "context_label", "diagnostics_out"}),
+        ("_linear_regression", {"X", "y", "rank_deficient_action", "weights"}),
+    ],
+)
+def test_speedup_targets_are_module_functions_of_staggered(name, needed):
+    """analysis/did_speedups.py swaps these names of diff_diff.staggered during a kit fit."""
+    from diff_diff import staggered
+
+    func = getattr(staggered, name, None)
+    assert callable(func), f"diff_diff.staggered.{name} is gone (analysis/did_speedups.py stands in for it)"
+    missing = needed - _params(func)
+    assert not missing, f"diff_diff.staggered.{name} lost parameter(s) {sorted(missing)} (analysis/did_speedups.py)"
+    assert f"= {name}(" in inspect.getsource(staggered), (
+        f"diff_diff.staggered no longer calls {name} by its module name: the stand-in would not be used"
+    )
+
+
+def test_cell_variance_is_survey_if_variance_with_a_groupby_on_psu():
+    """did_speedups.cell_cluster_se hands compute_survey_if_variance a design whose psu is a pandas grouper."""
+    from diff_diff import survey
+
+    assert {"psi", "resolved"} <= _params(survey.compute_survey_if_variance)
+    assert "groupby(psu).sum()" in inspect.getsource(survey._compute_stratified_psu_meat), (
+        "diff_diff.survey._compute_stratified_psu_meat no longer sums by groupby(psu): "
+        "analysis/did_speedups.py's grouped design may not apply"
+    )
+    assert hasattr(pd.DataFrame({"a": [1.0]}).groupby(np.array([0])), "_grouper"), "pandas GroupBy lost _grouper"

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from analysis import did_speedups
 from analysis.attribution import narrative
 from analysis.attribution.accounting import Accounting, account_trainees
 from analysis.attribution.ladder import run_ladder
@@ -468,7 +469,8 @@ def evaluate_program(
     Goodman-Bacon, A. (2021). *Journal of Econometrics* 225(2).
     """
     opt = EvaluationOptions.build(options, **overrides)
-    with _one_blas_thread():
+    # the fits of one evaluation repeat many per-cell regressions: computed once (exact, analysis/did_speedups.py)
+    with _one_blas_thread(), did_speedups.shared_regressions():
         ev, handoff, ep = _evaluate_main(dataset, program_id, kpi, opt, truth)
         ev.heterogeneity, ev.timings["heterogeneity"] = _evaluate_heterogeneity(ep, handoff, opt)
         ev.robustness, ev.timings["robustness"] = _evaluate_robustness(dataset, ep, handoff, opt)
@@ -834,6 +836,7 @@ _WORKER_DATASET: Any = None
 #: program often land on the worker that ran its ladder); the last two are kept.
 _WORKER_PANELS: dict[tuple[str, tuple[str, ...]], EstimationPanel] = {}
 _WORKER_LIMITS: Any = None
+_WORKER_SHARED: Any = None
 
 
 def _init_worker(dataset: Any) -> None:
@@ -846,6 +849,11 @@ def _init_worker(dataset: Any) -> None:
     from threadpoolctl import threadpool_limits
 
     _WORKER_LIMITS = threadpool_limits(limits=1)
+    # per-cell regressions repeated by the fits of this worker's tasks are computed once (exact, bounded
+    # memory; analysis/did_speedups.py); open for the worker's life, which ends with the pool
+    global _WORKER_SHARED
+    _WORKER_SHARED = did_speedups.shared_regressions()
+    _WORKER_SHARED.__enter__()
 
 
 def _keep_panel(handoff: _Handoff, ep: EstimationPanel) -> None:
@@ -854,16 +862,16 @@ def _keep_panel(handoff: _Handoff, ep: EstimationPanel) -> None:
         del _WORKER_PANELS[next(iter(_WORKER_PANELS))]
 
 
-def _task_main(pid: str, opt: EvaluationOptions) -> tuple[ProgramEvaluation | None, _Handoff | None, str | None]:
+def _task_main(pid: str, opt: EvaluationOptions) -> tuple[ProgramEvaluation | None, _Handoff | None, str | None, int]:
     try:
         ev, handoff, ep = _evaluate_main(_WORKER_DATASET, pid, None, opt, None)
     except DataValidationError as exc:
-        return None, None, f"not evaluated: {exc}"
+        return None, None, f"not evaluated: {exc}", os.getpid()
     _keep_panel(handoff, ep)
-    return ev, handoff, None
+    return ev, handoff, None, os.getpid()
 
 
-def _task_part(part: str, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd.DataFrame | None, float, str | None]:
+def _task_part(part: str, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd.DataFrame | None, float, str | None, int]:
     dataset = _WORKER_DATASET
     try:
         ep = _WORKER_PANELS.get((handoff.program_id, handoff.covariates))
@@ -875,8 +883,8 @@ def _task_part(part: str, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd
         else:
             table, seconds = _evaluate_robustness(dataset, ep, handoff, opt)
     except DataValidationError as exc:
-        return None, 0.0, f"not evaluated: {exc}"
-    return table, seconds, None
+        return None, 0.0, f"not evaluated: {exc}", os.getpid()
+    return table, seconds, None, os.getpid()
 
 
 def _for_workers(dataset: Any, ids: Sequence[str]) -> Any:
@@ -908,9 +916,14 @@ def _evaluate_in_workers(
 
     n = len(ids)
     order = {pid: i for i, pid in enumerate(ids, 1)}
-    # ready tasks: every ladder first (the other parts wait for one), then robustness (the longer) before heterogeneity
+    # ready tasks: every ladder first (the other parts wait for one), then robustness (the longer) before heterogeneity;
+    # among the parts, a worker that just finished a task takes one of a program whose ladder it ran: its store of
+    # per-cell regressions (did_speedups.shared_regressions) holds much of what that part refits. With every other
+    # worker busy, the task submitted next starts on the worker that just became free.
     ready: list[tuple[str, str]] = [("main", pid) for pid in ids]
     rank = {"main": 0, "robustness": 1, "heterogeneity": 2}
+    ran_main: dict[str, int] = {}  # program -> the worker process that ran its ladder
+    freed: list[int] = []  # workers that finished a task since the last submission, in order
     evs: dict[str, ProgramEvaluation] = {}
     handoffs: dict[str, _Handoff] = {}
     open_parts: dict[str, int] = {}
@@ -929,20 +942,25 @@ def _evaluate_in_workers(
             while ready or running:
                 ready.sort(key=lambda task: rank[task[0]])
                 while ready and len(running) < workers:  # no queue in the pool: a submitted task starts now
-                    part, pid = ready.pop(0)
+                    free = freed.pop(0) if freed else None
+                    own = [i for i, (part, pid) in enumerate(ready) if part != "main" and ran_main.get(pid) == free]
+                    part, pid = ready.pop(own[0] if own and ready[0][0] != "main" else 0)
                     if part == "main":
                         started[pid] = _time.perf_counter()
                         report_progress(f"attribution: program {pid} ({order[pid]}/{n}) started")
                         running[pool.submit(_task_main, pid, opt)] = (part, pid)
                     else:
                         running[pool.submit(_task_part, part, handoffs[pid], opt)] = (part, pid)
+                freed.clear()  # a worker left idle (nothing was ready) takes whatever comes next
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     part, pid = running.pop(future)
                     if pid in outcome:  # a part of an evaluation that already failed
                         continue
                     if part == "main":
-                        ev, handoff, why = future.result()
+                        ev, handoff, why, worker = future.result()
+                        freed.append(worker)
+                        ran_main[pid] = worker
                         if ev is None or handoff is None:
                             finish(pid, None, why)
                             continue
@@ -950,7 +968,8 @@ def _evaluate_in_workers(
                         open_parts[pid] = 2
                         ready += [("robustness", pid), ("heterogeneity", pid)]
                         continue
-                    table, seconds, why = future.result()
+                    table, seconds, why, worker = future.result()
+                    freed.append(worker)
                     if table is None:
                         ready = [task for task in ready if task[1] != pid]
                         finish(pid, None, why)

@@ -1,0 +1,338 @@
+"""Exact speed-ups of three ``diff_diff`` internals that dominate a Callaway–Sant'Anna fit.
+
+Every function here returns, bit for bit, what the ``diff_diff`` function it stands in for
+returns; only the work done to get there changes. They are swapped into ``diff_diff.staggered``
+for the duration of :func:`analysis.did.fit_callaway_santanna` (:func:`installed`), so a bare
+``diff_diff.CallawaySantAnna`` call outside the kit runs ``diff_diff``'s own code.
+
+* :func:`cell_cluster_se` replaces ``staggered._cluster_robust_se_from_per_gt_if``, the
+  cluster-robust standard error of one ATT(g, t) cell. ``diff_diff`` sums the cell's
+  influence function within cluster with a pandas ``groupby(psu).sum()`` per cell, which
+  factorises the same cluster ids again for every cell (17-22 % of a fit's CPU time). Here
+  pandas groups the ids once per fit and every cell's ``groupby`` reuses that grouper, so the
+  same pandas summation runs on the same codes and ``diff_diff``'s own variance function
+  (``survey.compute_survey_if_variance``) computes the standard error. Designs other than the
+  plain one-stage cluster design ``cluster=`` synthesises (strata, finite-population
+  correction, replicate weights) go to ``diff_diff``'s own function.
+* :func:`shared_regressions` keeps the results of the per-cell propensity logits
+  (``linalg.solve_logit``) and outcome regressions (``staggered._linear_regression``) while it is
+  open, keyed by a SHA-256 digest of their inputs, and hands a stored result back when the same
+  regression comes again: the fits of one program evaluation repeat many of them (the HonestDiD
+  fit repeats the recommended estimate's post-training cells, the "every training month as it is"
+  row the months the pooling left alone, the subgroup fits the comparison group's outcome
+  regressions; on the sample 15,025 of 23,294, ``benchmarks/report_speed.py --fits``).
+  The warnings a regression raised are raised again, and its EPV diagnostics written again, on
+  every reuse, so the fit's engine messages are the same too.
+
+``tests/test_did_speedups.py`` holds each of them equal to ``diff_diff``'s own result (exactly,
+on R ``did``'s ``mpdta`` panel) and ``tests/test_did_engine.py`` names the internal that changed
+when the ``diff-diff`` bound moves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import inspect
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["cell_cluster_se", "installed", "shared_regressions"]
+
+#: Bytes of stored regression results :func:`shared_regressions` keeps at most (oldest dropped first).
+DEFAULT_MAX_BYTES = 256 * 2**20
+
+_LOCK = threading.RLock()
+_DEPTH = 0
+_ORIGINALS: dict[str, Any] = {}
+
+
+# --------------------------------------------------------------------------- #
+# Cluster-robust SE of one ATT(g, t) cell
+# --------------------------------------------------------------------------- #
+#: The last designs seen: id(design) -> (design, the same design with its clusters grouped once).
+_GROUPED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+
+
+def _plain_cluster_design(resolved: Any) -> bool:
+    """The one-stage cluster design ``cluster=`` synthesises: clusters only, no strata, FPC or replicates."""
+    return (
+        getattr(resolved, "psu", None) is not None
+        and getattr(resolved, "strata", None) is None
+        and getattr(resolved, "fpc", None) is None
+        and getattr(resolved, "replicate_method", None) is None
+    )
+
+
+def _grouped_design(resolved: Any) -> Any:
+    """``resolved`` with its ``psu`` array replaced by the pandas grouper of that array, built once.
+
+    ``diff_diff`` sums a cell's influence function with ``DataFrame(scores).groupby(psu).sum()``;
+    given the grouper pandas built from the same ``psu`` (its ``_grouper``), ``groupby`` skips the
+    factorising and runs the same summation on the same codes, so the sums are the same numbers.
+    None when pandas offers no grouper (its internals moved): then diff_diff's own path runs.
+    """
+    key = id(resolved)
+    hit = _GROUPED.get(key)
+    if hit is not None and hit[0] is resolved:
+        return hit[1]
+    psu = np.asarray(resolved.psu)
+    grouper = getattr(pd.DataFrame(np.zeros((len(psu), 1))).groupby(psu), "_grouper", None)
+    grouped = None
+    if grouper is not None:
+        grouped = copy.copy(resolved)
+        grouped.psu = grouper
+    _GROUPED[key] = (resolved, grouped)
+    while len(_GROUPED) > 4:
+        _GROUPED.popitem(last=False)
+    return grouped
+
+
+def cell_cluster_se(inf_info: dict[str, Any] | None, resolved_survey: Any) -> float | None:
+    """CR1 cluster-robust SE of one ATT(g, t) cell, as ``diff_diff.staggered._cluster_robust_se_from_per_gt_if``.
+
+    Parameters
+    ----------
+    inf_info : dict or None
+        The cell's influence function: ``treated_idx``, ``control_idx`` (offsets into
+        ``resolved_survey.psu``), ``treated_inf``, ``control_inf``.
+    resolved_survey : diff_diff.survey.ResolvedSurveyDesign
+        The unit-level design of the fit (its ``psu`` = the cluster of every unit).
+
+    Returns
+    -------
+    float or None
+        The standard error; NaN when the clustered variance is not identified (fewer than
+        two clusters); None when the inputs are malformed (the caller keeps the unit-level
+        SE), exactly as ``diff_diff``'s function.
+
+    Notes
+    -----
+    The checks and the influence-function vector are those of ``diff_diff``'s function; the
+    variance is ``diff_diff.survey.compute_survey_if_variance`` itself,
+    ``V = G / (G - 1) * sum_j (psi_j - mean_j psi_j)^2`` with ``psi_j`` the cell's influence
+    function summed over the units of cluster ``j`` (Liang & Zeger 1986), given a design whose
+    clusters pandas has grouped once per fit instead of once per cell (:func:`_grouped_design`).
+    """
+    from diff_diff.survey import compute_survey_if_variance
+
+    original = _ORIGINALS.get("_cluster_robust_se_from_per_gt_if") or _diff_diff_cell_se()
+    grouped = _grouped_design(resolved_survey) if _plain_cluster_design(resolved_survey) else None
+    if grouped is None:
+        return original(inf_info, resolved_survey)
+    if (
+        inf_info is None
+        or "treated_inf" not in inf_info
+        or "control_inf" not in inf_info
+        or "treated_idx" not in inf_info
+        or "control_idx" not in inf_info
+    ):
+        return None
+    treated_idx = np.asarray(inf_info["treated_idx"])
+    control_idx = np.asarray(inf_info["control_idx"])
+    treated_inf = np.asarray(inf_info["treated_inf"])
+    control_inf = np.asarray(inf_info["control_inf"])
+    n = len(resolved_survey.psu)
+    if (
+        treated_idx.size > 0
+        and (treated_idx.max(initial=-1) >= n or treated_idx.min(initial=0) < 0)
+    ) or (
+        control_idx.size > 0
+        and (control_idx.max(initial=-1) >= n or control_idx.min(initial=0) < 0)
+    ):
+        return None
+    psi_per_index = np.zeros(n)
+    if treated_idx.size:
+        psi_per_index[treated_idx] += treated_inf
+    if control_idx.size:
+        psi_per_index[control_idx] += control_inf
+    var = compute_survey_if_variance(psi_per_index, grouped)
+    if np.isnan(var):
+        return float("nan")
+    if var < 0:
+        return None
+    return float(np.sqrt(var))
+
+
+def _diff_diff_cell_se() -> Callable[..., Any]:
+    from diff_diff import staggered
+
+    return staggered._cluster_robust_se_from_per_gt_if
+
+
+# --------------------------------------------------------------------------- #
+# Regressions shared between the fits of one evaluation
+# --------------------------------------------------------------------------- #
+class _Memo:
+    """Stored regression results, oldest dropped first beyond ``max_bytes``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = int(max_bytes)
+        self.entries: OrderedDict[bytes, tuple[Any, list[warnings.WarningMessage], dict[str, Any], int]] = OrderedDict()
+        self.nbytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: bytes) -> Any:
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+            self.hits += 1
+        return hit
+
+    def put(self, key: bytes, value: Any, caught: list[warnings.WarningMessage], diag: dict[str, Any]) -> None:
+        size = sum(a.nbytes for a in value if isinstance(a, np.ndarray)) + 256
+        self.misses += 1
+        if size > self.max_bytes:
+            return
+        self.entries[key] = (value, caught, diag, size)
+        self.nbytes += size
+        while self.nbytes > self.max_bytes:
+            _, (_, _, _, s) = self.entries.popitem(last=False)
+            self.nbytes -= s
+
+
+_MEMOS: list[_Memo] = []
+
+
+@contextlib.contextmanager
+def shared_regressions(max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[_Memo]:
+    """Reuse identical per-cell regressions across the kit's fits while the block runs.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Most bytes of stored results kept (the oldest go first); a regression no longer
+        stored is computed again, so the bound changes the time, never a number.
+
+    Yields
+    ------
+    object
+        The store (``hits`` and ``misses`` count the regressions reused and computed).
+
+    Notes
+    -----
+    Only fits run through :func:`analysis.did.fit_callaway_santanna` inside the block share
+    results. A regression is reused only when every input is the same (arrays compared
+    through a SHA-256 digest of their bytes, shape and dtype; every other argument by value),
+    and the single-threaded BLAS the kit fits with makes the computation deterministic.
+    """
+    memo = _Memo(max_bytes)
+    with _LOCK:
+        _MEMOS.append(memo)
+    try:
+        yield memo
+    finally:
+        with _LOCK:
+            _MEMOS.remove(memo)
+
+
+def _digest(bound: dict[str, Any], skip: frozenset[str]) -> bytes:
+    h = hashlib.sha256()
+    for name in sorted(bound):
+        if name in skip:
+            continue
+        value = bound[name]
+        h.update(name.encode())
+        if isinstance(value, np.ndarray):
+            arr = np.ascontiguousarray(value)
+            h.update(f"a{arr.dtype.str}{arr.shape}".encode())
+            h.update(arr.view(np.uint8).reshape(-1) if arr.size else b"")
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            h.update(f"v{type(value).__name__}:{value!r}".encode())
+        else:
+            raise _Fallback  # an argument we cannot key on: compute it
+    return h.digest()
+
+
+def _copy(value: Any) -> Any:
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in value)
+
+
+def _memoised(name: str, func: Callable[..., Any], diagnostics: str | None) -> Callable[..., Any]:
+    """``func`` with its results stored in the innermost open :func:`shared_regressions` block."""
+    sig = inspect.signature(func)
+    skip = frozenset({diagnostics} if diagnostics else ())
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        memo = _MEMOS[-1] if _MEMOS else None
+        if memo is None:
+            return func(*args, **kwargs)
+        try:
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            key = name.encode() + _digest(bound.arguments, skip)
+        except (TypeError, _Fallback):
+            return func(*args, **kwargs)
+        diag_out = bound.arguments.get(diagnostics) if diagnostics else None
+        hit = memo.get(key)
+        if hit is not None:
+            value, caught, diag, _ = hit
+            _reraise(caught)
+            if diag_out is not None:
+                diag_out.update(diag)
+            return _copy(value)
+        diag: dict[str, Any] = {}
+        if diagnostics:
+            bound.arguments[diagnostics] = diag
+        error: BaseException | None = None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = func(*bound.args, **bound.kwargs)
+            except BaseException as exc:  # raised again below, after its warnings
+                error = exc
+        _reraise(caught)
+        if diag_out is not None:
+            diag_out.update(diag)
+        if error is not None:
+            raise error
+        memo.put(key, value, list(caught), dict(diag))
+        return _copy(value)
+
+    wrapper.__wrapped__ = func  # type: ignore[attr-defined]
+    wrapper.__name__ = f"shared_{name}"
+    return wrapper
+
+
+def _reraise(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+# --------------------------------------------------------------------------- #
+# Installing the speed-ups for the duration of a kit fit
+# --------------------------------------------------------------------------- #
+@contextlib.contextmanager
+def installed() -> Iterator[None]:
+    """Swap the speed-ups into ``diff_diff.staggered`` for the block (re-entrant; restored after)."""
+    global _DEPTH
+    from diff_diff import staggered
+
+    with _LOCK:
+        if _DEPTH == 0:
+            _ORIGINALS.update(
+                _cluster_robust_se_from_per_gt_if=staggered._cluster_robust_se_from_per_gt_if,
+                solve_logit=staggered.solve_logit,
+                _linear_regression=staggered._linear_regression,
+            )
+            staggered._cluster_robust_se_from_per_gt_if = cell_cluster_se
+            staggered.solve_logit = _memoised("solve_logit", _ORIGINALS["solve_logit"], "diagnostics_out")
+            staggered._linear_regression = _memoised("_linear_regression", _ORIGINALS["_linear_regression"], None)
+        _DEPTH += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _DEPTH -= 1
+            if _DEPTH == 0:
+                for attr, original in _ORIGINALS.items():
+                    setattr(staggered, attr, original)
+                _ORIGINALS.clear()

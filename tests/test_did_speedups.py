@@ -1,0 +1,143 @@
+"""The kit's stand-ins for ``diff_diff`` internals (analysis/did_speedups.py) give diff_diff's own numbers.
+
+Reference: ``diff_diff.CallawaySantAnna`` 3.13 itself, run on R ``did``'s ``mpdta`` panel
+(Callaway & Sant'Anna 2021; ``../shared/data/mpdta.csv``) with the stand-ins out and in:
+every ATT(g, t), standard error, aggregate and bootstrap draw must be the same float, not
+merely close.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import did_speedups
+from analysis.did import fit_callaway_santanna, prepare_did_panel
+
+MPDTA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mpdta.csv"
+
+pytestmark = pytest.mark.skipif(
+    not MPDTA.exists(),
+    reason=f"mpdta reference data not found at {MPDTA} (shared/ is not part of the kit's repository)",
+)
+
+
+@pytest.fixture(scope="module")
+def mpdta() -> pd.DataFrame:
+    df = pd.read_csv(MPDTA)
+    # a cluster above the county: the state (first digits of the FIPS code), 29 clusters
+    df["state"] = df["countyreal"] // 1000
+    # and clusters whose ids are not in the units' order (pandas sums those by another routine)
+    df["market"] = df["countyreal"].map(dict(zip(sorted(df["countyreal"].unique()), np.random.default_rng(5).integers(0, 40, 500))))
+    # drop some county-years so the panel is unbalanced (each cell uses a different set of counties)
+    rng = np.random.default_rng(11)
+    return df.loc[rng.random(len(df)) > 0.08].reset_index(drop=True)
+
+
+def _diff_diff_fit(df: pd.DataFrame, method: str, cluster: str | None, n_boot: int = 0):
+    from diff_diff import CallawaySantAnna
+
+    est = CallawaySantAnna(estimation_method=method, cluster=cluster, n_bootstrap=n_boot, seed=3,
+                           rank_deficient_action="silent", pscore_fallback="unconditional")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(df, outcome="lemp", unit="countyreal", time="year", first_treat="first.treat",
+                       covariates=["lpop"])
+
+
+def _cells(raw) -> pd.DataFrame:
+    rows = [{"g": g, "t": t, "att": d["effect"], "se": d["se"], "n_t": d["n_treated"], "n_c": d["n_control"]}
+            for (g, t), d in raw.group_time_effects.items()]
+    return pd.DataFrame(rows).sort_values(["g", "t"], ignore_index=True)
+
+
+@pytest.mark.parametrize("cluster", ["state", "market"])
+@pytest.mark.parametrize("method", ["dr", "reg", "ipw"])
+def test_cell_cluster_se_is_diff_diffs_number(mpdta, method, cluster):
+    ref = _diff_diff_fit(mpdta, method, cluster, n_boot=49)
+    with did_speedups.installed():
+        from diff_diff import staggered
+
+        assert staggered._cluster_robust_se_from_per_gt_if is did_speedups.cell_cluster_se
+        fast = _diff_diff_fit(mpdta, method, cluster, n_boot=49)
+    pd.testing.assert_frame_equal(_cells(fast), _cells(ref), check_exact=True)
+    assert fast.overall_att == ref.overall_att and fast.overall_se == ref.overall_se
+    np.testing.assert_array_equal(fast.bootstrap_results.bootstrap_distribution,
+                                  ref.bootstrap_results.bootstrap_distribution)
+    # diff_diff's own function is back once the block ends
+    from diff_diff import staggered
+
+    assert staggered._cluster_robust_se_from_per_gt_if is not did_speedups.cell_cluster_se
+
+
+@pytest.mark.parametrize("cluster", ["state", "market"])
+def test_cell_cluster_se_matches_on_every_cell_directly(mpdta, cluster):
+    from diff_diff import staggered
+
+    raw = _diff_diff_fit(mpdta, "dr", cluster)
+    kit = raw._aggregation_kit
+    design = kit.bookkeeping["resolved_survey_unit"]
+    assert design is not None and design.psu is not None
+    for gt, info in kit.influence.items():
+        assert did_speedups.cell_cluster_se(info, design) == staggered._cluster_robust_se_from_per_gt_if(info, design), gt
+    # malformed inputs: the same None as diff_diff
+    assert did_speedups.cell_cluster_se({"treated_idx": []}, design) is None
+
+
+def test_shared_regressions_reuse_without_changing_a_number(mpdta):
+    prep = prepare_did_panel(mpdta, "lemp", "countyreal", "year", "first.treat", ["lpop"], cluster="state")
+    alone = [fit_callaway_santanna(prep, method="dr", anticipation=a, n_boot=n, seed=5) for a, n in ((0, 0), (1, 19), (0, 0))]
+    with did_speedups.shared_regressions() as memo:
+        shared = [fit_callaway_santanna(prep, method="dr", anticipation=a, n_boot=n, seed=5) for a, n in ((0, 0), (1, 19), (0, 0))]
+    assert memo.hits > 0 and memo.misses > 0
+    # the third fit repeats the first: every regression of it is reused
+    for one, two in zip(alone, shared):
+        pd.testing.assert_frame_equal(two.att_gt, one.att_gt, check_exact=True)
+        for kind in ("dynamic", "group", "calendar"):
+            pd.testing.assert_frame_equal(two.aggregate(kind), one.aggregate(kind), check_exact=True)
+        a, b = one.aggregate("simple"), two.aggregate("simple")
+        assert (a.att, a.se) == (b.att, b.se)
+        assert two.engine_messages == one.engine_messages
+
+
+def test_shared_regressions_replay_warnings_and_diagnostics():
+    from diff_diff import staggered
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6))
+    y = (rng.random(40) < 0.15).astype(float)  # few events: diff_diff warns of a low events-per-variable ratio
+    with did_speedups.installed(), did_speedups.shared_regressions() as memo:
+        out = []
+        for _ in range(2):
+            diag: dict = {}
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                beta, p = staggered.solve_logit(X, y, diagnostics_out=diag, context_label="cell (3, 4)")
+            out.append((beta, p, diag, [str(w.message) for w in caught]))
+    assert memo.hits == 1 and memo.misses == 1
+    (b1, p1, d1, w1), (b2, p2, d2, w2) = out
+    np.testing.assert_array_equal(b1, b2)
+    np.testing.assert_array_equal(p1, p2)
+    assert d1 == d2 and d1["is_low"]
+    assert w1 == w2 and any("Events Per Variable" in m for m in w1)
+    # and the numbers are diff_diff's own
+    from diff_diff.linalg import solve_logit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref_beta, ref_p = solve_logit(X, y, context_label="cell (3, 4)")
+    np.testing.assert_array_equal(b1, ref_beta)
+    np.testing.assert_array_equal(p1, ref_p)
+
+
+def test_shared_regressions_bound_changes_nothing_but_the_hits(mpdta):
+    prep = prepare_did_panel(mpdta, "lemp", "countyreal", "year", "first.treat", ["lpop"], cluster="state")
+    with did_speedups.shared_regressions(max_bytes=1) as memo:  # nothing fits: every regression computed
+        a = fit_callaway_santanna(prep, method="dr")
+        b = fit_callaway_santanna(prep, method="dr")
+    assert memo.hits == 0 and not memo.entries
+    pd.testing.assert_frame_equal(a.att_gt, b.att_gt, check_exact=True)
