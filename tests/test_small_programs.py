@@ -40,16 +40,16 @@ def test_constants_are_the_measured_numbers(key) -> None:
 def test_the_default_rule_beats_pooling_on_small_programs() -> None:
     # why small_cohorts="auto" keeps every month and estimates by outcome regression
     new, old = SMALL_PROGRAM_STUDIES[("keep", "reg")], SMALL_PROGRAM_STUDIES[("pool", "dr")]
-    assert new.coverage_pct >= old.coverage_pct + 8 and new.false_positive_pct < old.false_positive_pct
+    assert new.coverage_pct >= old.coverage_pct + 4 and new.false_positive_pct < old.false_positive_pct
     assert max(map(abs, new.median_error_pct)) < max(map(abs, old.median_error_pct))
 
 
 def test_the_studies_ran_on_the_same_data_sets() -> None:
-    seeds = {k: set(pd.read_csv(ROOT / s.results).query("small_cohorts == @ROWS[@k]")["seed"]) for k, s in SMALL_PROGRAM_STUDIES.items()}
-    assert seeds[("keep", "reg")] == seeds[("pool", "dr")]
-    a = pd.read_csv(ROOT / SMALL_PROGRAM_STUDIES[("keep", "reg")].results).sort_values(["seed", "program_id"])
-    b = pd.read_csv(ROOT / SMALL_PROGRAM_STUDIES[("pool", "dr")].results).query("small_cohorts == 'pool'").sort_values(["seed", "program_id"])
-    pdt.assert_series_equal(a["true_att"].reset_index(drop=True), b["true_att"].reset_index(drop=True))
+    rows = {k: pd.read_csv(ROOT / s.results).query("small_cohorts == @ROWS[@k]").sort_values(["seed", "program_id"])
+            for k, s in SMALL_PROGRAM_STUDIES.items()}  # fmt: skip
+    new, old = rows[("keep", "reg")], rows[("pool", "dr")]
+    pdt.assert_series_equal(new["seed"].reset_index(drop=True), old["seed"].reset_index(drop=True))
+    pdt.assert_series_equal(new["true_att"].reset_index(drop=True), old["true_att"].reset_index(drop=True))
 
 
 def test_small_program_is_the_median_training_month() -> None:
