@@ -10,8 +10,11 @@ import pandas.testing as pdt
 import pytest
 
 from analysis.attribution.small_programs import (
+    FEW_MONTHS_STUDY,
+    FEW_TRAINING_MONTHS,
     SMALL_PROGRAM_STUDIES,
     SMALL_PROGRAM_TRAINEES,
+    few_training_months_sentence,
     is_small_program,
     small_program_sentence,
 )
@@ -67,3 +70,35 @@ def test_sentence_names_the_rule_that_ran() -> None:
     old = small_program_sentence(4, "pool", "dr")
     assert f"in {SMALL_PROGRAM_STUDIES[('pool', 'dr')].coverage_pct}% or more" in old
     assert "No simulation of the kit covers" in small_program_sentence(4, "set_aside", "dr")
+
+
+def test_few_months_constants_are_the_measured_numbers() -> None:
+    study = FEW_MONTHS_STUDY
+    d = pd.read_csv(ROOT / study.results)
+    assert d["seed"].nunique() == 200 and (d.groupby("seed")["program_id"].nunique() == 3).all()
+    effect = d[d["true_att"].abs() > 0].assign(rel=lambda x: 100 * (x["att"] - x["true_att"]) / x["true_att"])
+    per_program = effect.groupby("program_id").agg(coverage=("covers", "mean"), median_error=("rel", "median"),
+                                                   size=("median_cohort", "median"))  # fmt: skip
+    assert (per_program["size"] >= SMALL_PROGRAM_TRAINEES).all()  # two large months: not small programs
+    assert int(100 * per_program["coverage"].min()) == study.coverage_pct
+    assert (round(per_program["median_error"].min()), round(per_program["median_error"].max())) == study.median_error_pct
+    null = d[d["true_att"] == 0]
+    assert round(100 * int((~null["covers"]).sum()) / len(null)) == study.false_positive_pct
+
+
+def test_few_months_sentence() -> None:
+    assert few_training_months_sentence(FEW_TRAINING_MONTHS + 1) is None
+    assert "every trainee started in 2 months" in few_training_months_sentence(2)
+    assert "every trainee started in one month" in few_training_months_sentence(1)
+    assert f"in {FEW_MONTHS_STUDY.coverage_pct}% or more" in few_training_months_sentence(2)
+
+
+def test_headline_of_a_two_month_program_carries_the_caveat(tmp_path: Path) -> None:
+    from analysis.attribution import evaluate_program
+    from analysis.data import load_dataset
+    from analysis.sample import SampleConfig, write_sample
+
+    ds = load_dataset(write_sample(tmp_path / "two", SampleConfig(n_employees=400, n_months=18, seed=11, n_cohorts=2)))
+    ev = evaluate_program(ds, "P01", n_boot=0, diagnostics=False, heterogeneity=False, robustness=False)
+    assert len(ev.cohort_table) == 2 and not ev.small_program
+    assert few_training_months_sentence(2) in ev.headline

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.attribution.panel import _CLUSTER_WORDS, TENURE_COLUMN, _control_words
-from analysis.attribution.small_programs import small_program_sentence
+from analysis.attribution.small_programs import few_training_months_sentence, small_program_sentence
 from analysis.attribution.robustness import EXAM_BANDS
 from analysis.did import StaggeredDiDResults
 from analysis.plots import kpi_words
@@ -153,7 +153,9 @@ def headline(ev: ProgramEvaluation) -> str:
             )
     else:
         sentence += "."
-    caveat = small_program_sentence(_median_trainees_per_month(ev), ev.small_cohorts, ev.method)
+    caveat = small_program_sentence(_median_trainees_per_month(ev), ev.small_cohorts, ev.method) or (
+        few_training_months_sentence(len(ev.cohort_table))
+    )
     return f"{sentence} {caveat}" if caveat else sentence
 
 
