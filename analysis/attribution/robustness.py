@@ -232,9 +232,8 @@ def _robustness(
               "the other choice of comparison month", anticipation=other_anticipation)
     if employee_clusters and prep.cluster:
         refit("Standard errors clustered by employee",
-              "same comparisons, employee-level clustering; without clusters diff_diff weights each "
-              "(training month, month) cell by the trainees observed in it instead of by the training "
-              "month's size, which moves the estimate slightly on an unbalanced panel",
+              "same comparisons and the same estimate (every training month weighs by its size either way); "
+              "only the standard errors change, with employee-level instead of the stated clustering",
               panel=replace(prep, cluster=None))
     if same_kpi_panel is not None:
         sp = same_kpi_panel.prepared
