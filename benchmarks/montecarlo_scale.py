@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         for fut in as_completed(futures):
             rows = pd.DataFrame(fut.result()).assign(study=args.study)
             done = pd.concat([done, rows], ignore_index=True) if len(done) else rows
-            done.to_csv(csv, index=False)
+            done.to_csv(csv.with_suffix(".csv.tmp"), index=False)
+            os.replace(csv.with_suffix(".csv.tmp"), csv)  # a run stopped while writing keeps the rows it had
             write_page(done, out, command)
             print(rows[["seed", "program_id", "small_cohorts", "att", "se", "true_att", "covers", "seconds_fit"]].to_string(index=False), flush=True)
     print(summarize(done).to_string(index=False))
