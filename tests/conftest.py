@@ -16,6 +16,15 @@ import pytest
 if TYPE_CHECKING:
     from analysis.pipeline import RunResult
 
+#: R ``did``'s mpdta panel, read from ``../shared/data`` (reference data no package ships; never copied here).
+MPDTA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mpdta.csv"
+#: Module mark of the tests that need it.
+NEEDS_MPDTA = pytest.mark.skipif(
+    not MPDTA.exists(),
+    reason=f"mpdta reference data not found at {MPDTA} (shared/ is not part of the kit's repository)",
+)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 

@@ -24,7 +24,6 @@ copied in; on a clone without it this module skips and says why.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,12 +31,9 @@ import pytest
 
 from analysis.attribution import staggered_did
 
-MPDTA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mpdta.csv"
+from tests.conftest import MPDTA, NEEDS_MPDTA
 
-pytestmark = pytest.mark.skipif(
-    not MPDTA.exists(),
-    reason=f"mpdta reference data not found at {MPDTA} (shared/ is not part of the kit's repository)",
-)
+pytestmark = NEEDS_MPDTA
 
 # R did, att_gt(..., est_method = "dr", control_group = "nevertreated"), rounded to 4 decimals.
 R_DID_ATT_GT = {

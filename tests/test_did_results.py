@@ -8,7 +8,6 @@ numbers (see ``tests/test_did_reference.py`` for their source).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,12 +15,9 @@ import pytest
 
 from analysis.did import staggered_did
 
-MPDTA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mpdta.csv"
+from tests.conftest import MPDTA, NEEDS_MPDTA
 
-pytestmark = pytest.mark.skipif(
-    not MPDTA.exists(),
-    reason=f"mpdta reference data not found at {MPDTA} (shared/ is not part of the kit's repository)",
-)
+pytestmark = NEEDS_MPDTA
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ merely close.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,12 +17,9 @@ import pytest
 from analysis import did_speedups
 from analysis.did import fit_callaway_santanna, prepare_did_panel
 
-MPDTA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mpdta.csv"
+from tests.conftest import MPDTA, NEEDS_MPDTA
 
-pytestmark = pytest.mark.skipif(
-    not MPDTA.exists(),
-    reason=f"mpdta reference data not found at {MPDTA} (shared/ is not part of the kit's repository)",
-)
+pytestmark = NEEDS_MPDTA
 
 
 @pytest.fixture(scope="module")

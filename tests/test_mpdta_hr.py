@@ -26,14 +26,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import MPDTA, NEEDS_MPDTA
+
 ROOT = Path(__file__).resolve().parents[1]
-MPDTA = ROOT.parent / "shared" / "data" / "mpdta.csv"
 R_DID_SIMPLE = -0.0400
 TEXTBOOK = "Callaway-Sant'Anna, no controls, every training month as it is"
 
-pytestmark = pytest.mark.skipif(
-    not MPDTA.exists(), reason=f"mpdta reference data not found at {MPDTA} (shared/ is not part of the kit's repository)"
-)
+pytestmark = NEEDS_MPDTA
 
 MAPPING = """files:
   employees: counties.csv
