@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--first-seed", type=int, default=100)
+    ap.add_argument("--seeds", type=int, nargs="+", help="these seeds instead of --first-seed / --reps")
     ap.add_argument("--out", default=str(HERE / "results" / "montecarlo_scale_50k.md"))
     ap.add_argument("--sample-option", nargs="*", default=[], metavar="KEY=VALUE",
                     help="SampleConfig settings (e.g. mean_reversion=false n_cohorts=2)")
@@ -202,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     csv = out.with_suffix(".csv")
     sample_options = {k: _literal(v) for k, v in (o.split("=", 1) for o in args.sample_option)}
     done = pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=["seed"])
-    todo = [s for s in range(args.first_seed, args.first_seed + args.reps) if s not in set(done["seed"])]
+    seeds = args.seeds or range(args.first_seed, args.first_seed + args.reps)
+    todo = [s for s in seeds if s not in set(done["seed"])]
     from concurrent.futures import ProcessPoolExecutor, as_completed
     import multiprocessing as mp
 

@@ -187,7 +187,9 @@ def anticipation_rule(ev: ProgramEvaluation) -> str:
     return (
         "Comparison month chosen from the data (anticipation = 'auto'): the rule moves the comparison "
         "month before any slump that the pre-training slump test finds (95% level, on the textbook estimate: "
-        "every training month as it is, no controls, anchored on the month before training). "
+        "every training month as it is, no controls, anchored on the month before training; an earlier month "
+        "joins the slump only when its fall is also significant and at least half as large as the fall into the month "
+        "before training). "
         f"Here the test {found}, so effects are measured against "
         f"{month} (anticipation = {k}); the other choice is a robustness row."
     )
