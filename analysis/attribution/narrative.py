@@ -178,7 +178,7 @@ def dr_guard_sentence(ev: ProgramEvaluation) -> str | None:
     Parameters
     ----------
     ev : ProgramEvaluation
-        Reads ``dr_se_ratio``, ``dr_fallback`` and ``method``.
+        Reads ``dr_se_ratio`` and ``dr_fallback``.
 
     Returns
     -------
@@ -201,7 +201,17 @@ def dr_guard_sentence(ev: ProgramEvaluation) -> str | None:
 
 
 def dr_replaced_note(ratio: float) -> str:
-    """Note of the robustness row that shows the unstable doubly robust estimate the guard replaced."""
+    """Note of the robustness row that shows the unstable doubly robust estimate the guard replaced.
+
+    Parameters
+    ----------
+    ratio : float
+        :attr:`~analysis.attribution.evaluation.ProgramEvaluation.dr_se_ratio`.
+
+    Returns
+    -------
+    str
+    """
     return (
         f"not used: {_dr_ratio_clause(ratio, 'is')} (more than {DR_UNSTABLE_SE_RATIO:g} times counts as unstable), "
         f"{_SEPARATED}; the recommended estimate is by outcome regression"
