@@ -17,7 +17,7 @@ import pandas as pd
 from analysis import did_speedups
 from analysis.attribution import narrative
 from analysis.attribution.accounting import Accounting, account_trainees
-from analysis.attribution.ladder import run_ladder
+from analysis.attribution.ladder import dr_is_unstable, run_ladder
 from analysis.attribution.narrative import _engine_notes
 from analysis.attribution.panel import PSCORE_TRIM, Cluster, EstimationPanel, build_estimation_panel
 from analysis.attribution.robustness import _heterogeneity, _robustness
@@ -60,7 +60,11 @@ class EvaluationOptions:
         Covariate adjustment of the recommended estimate. ``auto``: doubly robust,
         except outcome regression for a small program whose training months are kept
         as they are (``small_cohorts`` below), where a propensity model fitted on a
-        handful of trainees separates and its weights explode.
+        handful of trainees separates and its weights explode; and outcome regression
+        when the doubly robust estimate turns out unstable (standard error more than
+        :data:`~analysis.attribution.ladder.DR_UNSTABLE_SE_RATIO` times the textbook
+        estimate's; ``ProgramEvaluation.dr_fallback``). ``dr`` keeps an unstable doubly
+        robust estimate, and the page says it is unstable.
     controls : tuple of str, optional
         Confound controls (see :func:`~analysis.attribution.panel.build_estimation_panel`).
     anticipation : int or "auto"
@@ -161,7 +165,8 @@ class ProgramEvaluation:
     cluster, cluster_reason : str
         Clustering level used and why.
     method : str
-        Covariate adjustment of the recommended estimate (``options.method`` resolved).
+        Covariate adjustment of the recommended estimate and of every fit that follows it
+        (``options.method`` resolved, after the doubly robust guard).
     small_cohorts : str
         Small-cohort rule of the recommended estimate (``options.small_cohorts`` resolved).
     small_program : bool
@@ -198,6 +203,15 @@ class ProgramEvaluation:
         Ground truth of the program when the dataset ships one.
     notes : list of str
         Data handling notes in words.
+    timings : dict of str to float
+        Seconds of each part.
+    dr_se_ratio : float
+        Largest overall standard error of the doubly robust controlled fits over the textbook
+        estimate's (:func:`~analysis.attribution.ladder.dr_se_ratio`); NaN when no doubly robust
+        fit with controls ran.
+    dr_fallback : bool
+        Whether ``method="auto"`` fell back from an unstable doubly robust estimate to outcome
+        regression (then ``method`` is ``"reg"``).
     """
 
     program_id: str
@@ -231,6 +245,14 @@ class ProgramEvaluation:
     truth: dict[str, Any] | None
     notes: list[str]
     timings: dict[str, float]
+    dr_se_ratio: float = np.nan
+    dr_fallback: bool = False
+
+    @property
+    def dr_unstable(self) -> bool:
+        """Whether the doubly robust estimate was unstable (``dr_se_ratio`` above
+        :data:`~analysis.attribution.ladder.DR_UNSTABLE_SE_RATIO`), whether or not it was replaced."""
+        return dr_is_unstable(self.dr_se_ratio)
 
     @property
     def n_trainees(self) -> int:
@@ -318,6 +340,9 @@ class ProgramEvaluation:
                     "n_controls": self.overall.n_control,
                     "n_trainees_all": self.accounting.n_trainees,
                     "estimator": str(self.ladder.loc[self.ladder["recommended"], "rung"].iloc[0]),
+                    "method": self.method,
+                    "dr_se_ratio": self.dr_se_ratio,
+                    "dr_fallback": self.dr_fallback,
                     "anticipation": self.recommended.anticipation,
                     "cluster": self.cluster,
                     "inference": self.overall.inference,
@@ -461,6 +486,16 @@ def evaluate_program(
     the recommended estimate. :attr:`ProgramEvaluation.accounting` says who is in
     it.
 
+    With ``method="auto"`` resolved to doubly robust, an unstable doubly robust estimate
+    (overall standard error more than
+    :data:`~analysis.attribution.ladder.DR_UNSTABLE_SE_RATIO` times the textbook rung's: a
+    propensity model separated the trainees of a training month from the comparison
+    employees) is replaced by outcome regression with the same controls, in rungs (5)-(6)
+    and in every later fit (event study, placebo, robustness rows); the robustness table
+    keeps the doubly robust estimate as a row and the headline says so
+    (:attr:`ProgramEvaluation.dr_fallback`, :attr:`ProgramEvaluation.dr_se_ratio`).
+    An explicit ``method="dr"`` is kept, and the headline says it is unstable.
+
     References
     ----------
     Callaway, B. & Sant'Anna, P. H. C. (2021). *Journal of Econometrics* 225(2).
@@ -503,12 +538,14 @@ class _Handoff:
     program_id: str
     kpi: str | None  # as the caller gave it (None = the program's KPI), so the rebuilt panel is the same
     covariates: tuple[str, ...]  # the controls the ladder's fallback settled on
-    method: str  # the recommended estimate's covariate adjustment (options.method resolved)
+    method: str  # the recommended estimate's covariate adjustment (options.method resolved, after the guard)
     anticipation: int
     truth: dict[str, Any] | None
     main: AggregateEffect  # the recommended estimate's overall ATT
     reuse: dict[int, AggregateEffect] | None  # overall ATT of fits already run, by anticipation
     comparison_left_out: bool
+    dr_se_ratio: float = np.nan
+    dr_replaced: AggregateEffect | None = None  # the unstable doubly robust estimate the guard replaced
 
 
 def resolve_method(method: str, ep: EstimationPanel) -> str:
@@ -527,6 +564,13 @@ def resolve_method(method: str, ep: EstimationPanel) -> str:
     str
         ``method`` unless ``auto``; then ``reg`` for a small program whose training months
         are kept as they are, else ``dr``.
+
+    Notes
+    -----
+    This is the method the ladder starts with. With ``auto`` resolved to ``dr`` the ladder
+    also guards it: an unstable doubly robust estimate is refitted by outcome regression
+    (:func:`~analysis.attribution.ladder.run_ladder`, ``fallback_method``), and
+    :attr:`ProgramEvaluation.method` is the method that ran.
     """
     if method != "auto":
         return method
@@ -578,7 +622,9 @@ def _evaluate_main(
     t0 = _time.perf_counter()
     method = resolve_method(opt.method, ep)
     lad = run_ladder(ep, control=opt.control, method=method, anticipation=opt.anticipation,
-                     n_boot=opt.n_boot, seed=opt.seed, higher_is_better=higher_is_better, truth=truth)
+                     n_boot=opt.n_boot, seed=opt.seed, higher_is_better=higher_is_better, truth=truth,
+                     fallback_method="reg" if opt.method == "auto" else None)
+    method = lad.method  # outcome regression when the doubly robust guard fell back: every later fit uses it
     timings["ladder (incl. bootstrap)"] = _time.perf_counter() - t0
     rec, k = lad.recommended, lad.anticipation
     overall = rec.aggregate("simple")
@@ -617,6 +663,8 @@ def _evaluate_main(
         main=overall,
         reuse={0: lad.controls_fit.aggregate("simple")} if k else None,
         comparison_left_out=bool(ep.comparison_left_out),
+        dr_se_ratio=lad.dr_se_ratio,
+        dr_replaced=lad.dr_recommended.aggregate("simple") if lad.dr_recommended is not None else None,
     )
     ev = ProgramEvaluation(
         program_id=str(program_id),
@@ -650,6 +698,8 @@ def _evaluate_main(
         truth=truth,
         notes=notes,
         timings=timings,
+        dr_se_ratio=lad.dr_se_ratio,
+        dr_fallback=lad.dr_fallback,
     )
     return ev, handoff, ep
 
@@ -687,7 +737,22 @@ def _evaluate_robustness(dataset: Any, ep: EstimationPanel, handoff: _Handoff, o
     rob = _robustness(ep, handoff.main, k, handoff.method, opt.allow_unbalanced_panel, control=opt.control,
                       other_anticipation=(1 if k == 0 else 0), employee_clusters=ep.cluster != "employee",
                       same_kpi_panel=same_kpi_panel, pooled_panel=pooled_panel, reuse=handoff.reuse)
+    if handoff.dr_replaced is not None:
+        rob = pd.concat([rob.iloc[:1], _dr_replaced_row(handoff), rob.iloc[1:]], ignore_index=True)
     return rob, _time.perf_counter() - t0
+
+
+def _dr_replaced_row(handoff: _Handoff) -> pd.DataFrame:
+    """The robustness row of the unstable doubly robust estimate that outcome regression replaced."""
+    agg = handoff.dr_replaced
+    assert agg is not None
+    lo, hi = agg.conf_int(0.95)
+    return pd.DataFrame([{
+        "variant": "Doubly robust (the default adjustment; unstable here, not used)",
+        "att": agg.att, "se": agg.se, "ci_low": lo, "ci_high": hi,
+        "trainees_used": agg.n_treated, "controls_used": agg.n_control,
+        "note": narrative.dr_replaced_note(handoff.dr_se_ratio),
+    }])
 
 
 @dataclass

@@ -6,10 +6,16 @@ training), two-way fixed effects and the textbook Callaway–Sant'Anna estimator
 every training month as it is, then the recommended estimate (controls, the
 small-cohort rule when it applied, the comparison month before a pre-training
 slump). Row labels name what actually ran.
+
+The doubly robust guard (:func:`dr_se_ratio`, :data:`DR_UNSTABLE_SE_RATIO`): when the
+controlled rungs run doubly robust and their standard error is many times the textbook
+rung's, a propensity model separated trainees from comparison employees and its weights
+exploded; with ``fallback_method`` the controlled rungs are refitted by that method.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,6 +101,64 @@ def _fit_controls_with_fallback(
 #: Plain words of the covariate adjustment methods.
 METHOD_WORDS = {"dr": "doubly robust", "ipw": "inverse probability weighted", "reg": "outcome regression"}
 
+#: A doubly robust fit whose overall standard error exceeds this many times the textbook rung's
+#: (no controls, every training month as it is) is unstable (:func:`dr_is_unstable`).
+#:
+#: On normal data controls and the comparison month move the standard error by a factor near 1.
+#: The criterion (:func:`dr_se_ratio`, 99 bootstrap draws) was 0.98-1.13 on the bundled sample, and
+#: 0.97-2.1 over 33 of the 34 programs that ``method="auto"`` fits doubly robust in the sample and
+#: in 23 generated 1,000-employee companies (``SampleConfig(n_employees=1000, n_months=24)``, seeds
+#: 6000-6019, 6071, 6083, 6192). The 34th (seed 6071 P01) exploded: 81,000; seed 6041 P01: 19,000.
+#: In ``benchmarks/results/montecarlo_small_rule_1000.csv`` the doubly robust pooled estimate's
+#: standard error was at most 4.2 times outcome regression's in 596 of 600 program fits (99th
+#: percentile 2.0) and 4,300-46,000 times in the other four (seeds 6041 and 6071 P01, 6083 P02,
+#: 6192 P03): a propensity model fitted on a training month of about a dozen trainees separated
+#: them from the comparison employees. 10 lies between the two, with a factor of about 5 to spare
+#: on the normal side and of 400 on the other.
+DR_UNSTABLE_SE_RATIO = 10.0
+
+
+def dr_se_ratio(dr_ses: Sequence[float], textbook_se: float) -> float:
+    """The largest standard error of the doubly robust rungs over the textbook rung's.
+
+    Parameters
+    ----------
+    dr_ses : sequence of float
+        Overall standard errors of the doubly robust fits (the recommended one and the one
+        anchored on the month before training).
+    textbook_se : float
+        Overall standard error of the textbook rung (no controls, every training month as it is).
+
+    Returns
+    -------
+    float
+        The ratio; ``inf`` when a doubly robust standard error is infinite, NaN when any
+        standard error is NaN or the textbook one is not positive (nothing to judge by).
+    """
+    ses = np.asarray(list(dr_ses), dtype=float)
+    tb = float(textbook_se)
+    if not len(ses) or np.isnan(ses).any() or not np.isfinite(tb) or tb <= 0:
+        return float("nan")
+    return float(ses.max() / tb)
+
+
+def dr_is_unstable(ratio: float, threshold: float = DR_UNSTABLE_SE_RATIO) -> bool:
+    """Whether a doubly robust fit with standard error ratio ``ratio`` (:func:`dr_se_ratio`) is unstable.
+
+    Parameters
+    ----------
+    ratio : float
+        From :func:`dr_se_ratio`.
+    threshold : float
+        :data:`DR_UNSTABLE_SE_RATIO` by default.
+
+    Returns
+    -------
+    bool
+        ``ratio > threshold``; False for NaN (no verdict without a textbook standard error).
+    """
+    return bool(ratio > threshold)
+
 
 @dataclass
 class Ladder:
@@ -122,6 +186,15 @@ class Ladder:
         Whether the anticipation was decided from the slump test.
     fallback_note : str or None
         What the controls fallback dropped, if anything.
+    method : str
+        Covariate adjustment of ``controls_fit`` and ``recommended`` (``"reg"`` after the
+        doubly robust guard fell back; the ``method`` asked for otherwise).
+    dr_se_ratio : float
+        :func:`dr_se_ratio` of the doubly robust fits (NaN when none ran, or without controls).
+    dr_fallback : bool
+        Whether the doubly robust fits were unstable and refitted by ``fallback_method``.
+    dr_recommended : StaggeredDiDResults or None
+        The unstable doubly robust recommended fit the fallback replaced.
     """
 
     table: pd.DataFrame
@@ -132,6 +205,10 @@ class Ladder:
     anticipation: int
     anticipation_auto: bool
     fallback_note: str | None
+    method: str = "dr"
+    dr_se_ratio: float = float("nan")
+    dr_fallback: bool = False
+    dr_recommended: StaggeredDiDResults | None = None
 
 
 def recommended_label(ep: EstimationPanel, method: str, anticipation: int, fell_back: bool = False) -> str:
@@ -161,6 +238,7 @@ def run_ladder(
     seed: int | None,
     higher_is_better: bool,
     truth: dict[str, Any] | None,
+    fallback_method: str | None = None,
 ) -> Ladder:
     """Run every rung of the method ladder on one estimation panel.
 
@@ -180,10 +258,23 @@ def run_ladder(
         Direction of the KPI (for the slump test).
     truth : dict, optional
         Ground truth (sample data) for the bias columns.
+    fallback_method : str, optional
+        When ``method`` is ``"dr"`` and its fits are unstable (:func:`dr_is_unstable`), the
+        controlled rungs are refitted with this covariate adjustment (same controls, same
+        comparison month); ``None`` keeps the doubly robust fits (``Ladder.dr_se_ratio`` still
+        says they are unstable).
 
     Returns
     -------
     Ladder
+
+    Notes
+    -----
+    The guard compares the doubly robust rungs' standard errors with the textbook rung's,
+    which the ladder fits anyway: a propensity model that separates the trainees of a
+    training month from the comparison employees gives weights, and standard errors,
+    thousands of times larger (:data:`DR_UNSTABLE_SE_RATIO`). The comparison month is decided
+    on the textbook fit, so the fallback does not move it.
     """
     rows: list[dict[str, Any]] = []
 
@@ -229,6 +320,18 @@ def run_ladder(
     k = int(dip.recommended_anticipation) if auto else int(anticipation)  # type: ignore[arg-type]
     rec = estimate(ep, controls=has_controls, anticipation=k, control=control, method=method,  # type: ignore[arg-type]
                    n_boot=n_boot, seed=seed)
+    ratio, fell_back, dr_rec = float("nan"), False, None
+    if method == "dr" and has_controls:
+        ratio = dr_se_ratio([cs0.aggregate("simple").se, rec.aggregate("simple").se], textbook.aggregate("simple").se)
+        if fallback_method is not None and fallback_method != method and dr_is_unstable(ratio):
+            try:
+                cs0_fb = estimate(ep, controls=True, control=control, method=fallback_method)  # type: ignore[arg-type]
+                rec_fb = estimate(ep, controls=True, anticipation=k, control=control,
+                                  method=fallback_method, n_boot=n_boot, seed=seed)  # type: ignore[arg-type]
+            except (ValueError, np.linalg.LinAlgError):
+                pass  # the doubly robust fits stay, flagged by the ratio
+            else:
+                dr_rec, cs0, rec, method, fell_back = rec, cs0_fb, rec_fb, fallback_method, True
     adjusted = (f"as above, adjusting for {', '.join(_control_words(ep.prepared.covariates))}"
                 if has_controls else "as above; no control could be estimated")
     if k:
@@ -249,4 +352,5 @@ def run_ladder(
     lad["covers_truth"] = (lad["ci_low"] <= lad["true_att"]) & (lad["true_att"] <= lad["ci_high"])
     if true_att is None:
         lad["covers_truth"] = pd.NA
-    return Ladder(lad, textbook, cs0, rec, dip, k, auto, fallback_note)
+    return Ladder(lad, textbook, cs0, rec, dip, k, auto, fallback_note, method=method, dr_se_ratio=ratio,
+                  dr_fallback=fell_back, dr_recommended=dr_rec)

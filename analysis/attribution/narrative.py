@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from analysis.attribution.ladder import DR_UNSTABLE_SE_RATIO, dr_is_unstable
 from analysis.attribution.panel import _CLUSTER_WORDS, TENURE_COLUMN, _control_words
 from analysis.attribution.small_programs import few_training_months_sentence, small_program_sentence
 from analysis.attribution.robustness import EXAM_BANDS
@@ -156,7 +157,65 @@ def headline(ev: ProgramEvaluation) -> str:
     caveat = small_program_sentence(_median_trainees_per_month(ev), ev.small_cohorts, ev.method) or (
         few_training_months_sentence(len(ev.cohort_table))
     )
+    guard = dr_guard_sentence(ev)
+    caveat = " ".join(c for c in (caveat, guard) if c)
     return f"{sentence} {caveat}" if caveat else sentence
+
+
+def _dr_ratio_clause(ratio: float, tense: str) -> str:
+    """"its standard error was 17,399 times that of the estimate without controls" (``tense``: was / is)."""
+    if not np.isfinite(ratio):
+        return f"its standard error {tense} infinite"
+    return f"its standard error {tense} {ratio:,.0f} times that of the estimate without controls"
+
+
+_SEPARATED = "a sign that the propensity model separated trainees from comparison employees in at least one training month"
+
+
+def dr_guard_sentence(ev: ProgramEvaluation) -> str | None:
+    """The headline's caveat when the doubly robust estimate was unstable (replaced, or kept as asked).
+
+    Parameters
+    ----------
+    ev : ProgramEvaluation
+        Reads ``dr_se_ratio`` and ``dr_fallback``.
+
+    Returns
+    -------
+    str or None
+        One sentence; ``None`` when the doubly robust estimate was stable or did not run.
+    """
+    ratio = getattr(ev, "dr_se_ratio", np.nan)
+    if not dr_is_unstable(ratio):
+        return None
+    if getattr(ev, "dr_fallback", False):
+        return (
+            f"The doubly robust estimate was unstable ({_dr_ratio_clause(ratio, 'was')}, {_SEPARATED}), so the "
+            "estimate is by outcome regression, as are its event study, diagnostics and robustness rows; the robustness "
+            "table also shows the doubly robust estimate."
+        )
+    return (
+        f"This doubly robust estimate is unstable ({_dr_ratio_clause(ratio, 'is')}, {_SEPARATED}): do not read it "
+        "as the training's effect; the default (method = \"auto\") estimates it by outcome regression."
+    )
+
+
+def dr_replaced_note(ratio: float) -> str:
+    """Note of the robustness row that shows the unstable doubly robust estimate the guard replaced.
+
+    Parameters
+    ----------
+    ratio : float
+        :attr:`~analysis.attribution.evaluation.ProgramEvaluation.dr_se_ratio`.
+
+    Returns
+    -------
+    str
+    """
+    return (
+        f"not used: {_dr_ratio_clause(ratio, 'is')} (more than {DR_UNSTABLE_SE_RATIO:g} times counts as unstable), "
+        f"{_SEPARATED}; the recommended estimate is by outcome regression"
+    )
 
 
 def _median_trainees_per_month(ev: ProgramEvaluation) -> float:
@@ -318,6 +377,12 @@ def methods_note(ev: ProgramEvaluation) -> str:
             + (" and the controls enter by outcome regression (a propensity model fitted on a handful of trainees "
                "separates)" if ev.method == "reg" else "")
             + "; the robustness table shows the rule for larger programs."
+        )
+    if getattr(ev, "dr_fallback", False):
+        pooled += (
+            " The controls enter by outcome regression because the doubly robust estimate was unstable (its standard "
+            f"error more than {DR_UNSTABLE_SE_RATIO:g} times that of the estimate without controls, where controls and "
+            "the comparison month move it by a factor near 1); the robustness table shows it."
         )
     tenure = (
         " Tenure is matched where each comparison starts (months since hire at the comparison month, with the "
