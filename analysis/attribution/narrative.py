@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis.attribution.ladder import DR_UNSTABLE_SE_RATIO, dr_is_unstable
 from analysis.attribution.panel import _CLUSTER_WORDS, TENURE_COLUMN, _control_words
+from analysis.diagnostics import MIN_EXTENSION_SHARE
 from analysis.attribution.small_programs import few_training_months_sentence, small_program_sentence
 from analysis.attribution.robustness import EXAM_BANDS
 from analysis.did import StaggeredDiDResults
@@ -185,10 +186,10 @@ def dr_guard_sentence(ev: ProgramEvaluation) -> str | None:
     str or None
         One sentence; ``None`` when the doubly robust estimate was stable or did not run.
     """
-    ratio = getattr(ev, "dr_se_ratio", np.nan)
+    ratio = ev.dr_se_ratio
     if not dr_is_unstable(ratio):
         return None
-    if getattr(ev, "dr_fallback", False):
+    if ev.dr_fallback:
         return (
             f"The doubly robust estimate was unstable ({_dr_ratio_clause(ratio, 'was')}, {_SEPARATED}), so the "
             "estimate is by outcome regression, as are its event study, diagnostics and robustness rows; the robustness "
@@ -226,6 +227,11 @@ def _median_trainees_per_month(ev: ProgramEvaluation) -> float:
     return float(table["trainees"].median())
 
 
+def _share_words(share: float) -> str:
+    """"half as large as" for 0.5, else "40% of" (the slump rule's size condition in words)."""
+    return "half as large as" if share == 0.5 else f"{share:.0%} of"
+
+
 def anticipation_rule(ev: ProgramEvaluation) -> str:
     """How the comparison month was chosen and what came out, in words."""
     k = ev.recommended.anticipation
@@ -247,8 +253,8 @@ def anticipation_rule(ev: ProgramEvaluation) -> str:
         "Comparison month chosen from the data (anticipation = 'auto'): the rule moves the comparison "
         "month before any slump that the pre-training slump test finds (95% level, on the textbook estimate: "
         "every training month as it is, no controls, anchored on the month before training; an earlier month "
-        "joins the slump only when its fall is also significant and at least half as large as the fall into the month "
-        "before training). "
+        f"joins the slump only when its fall is also significant and at least {_share_words(MIN_EXTENSION_SHARE)} the fall "
+        "into the month before training). "
         f"Here the test {found}, so effects are measured against "
         f"{month} (anticipation = {k}); the other choice is a robustness row."
     )
@@ -378,7 +384,7 @@ def methods_note(ev: ProgramEvaluation) -> str:
                "separates)" if ev.method == "reg" else "")
             + "; the robustness table shows the rule for larger programs."
         )
-    if getattr(ev, "dr_fallback", False):
+    if ev.dr_fallback:
         pooled += (
             " The controls enter by outcome regression because the doubly robust estimate was unstable (its standard "
             f"error more than {DR_UNSTABLE_SE_RATIO:g} times that of the estimate without controls, where controls and "
