@@ -42,7 +42,7 @@ Z95 = 1.959964
 
 def one_data_set(seed: int, employees: int, months: int, sample_options: dict | None = None,
                  unpooled: bool = False, slump_asis: bool = False, keep_reg: bool = False,
-                 only_new: bool = False, slump_textbook: bool = False) -> list[dict]:
+                 only_new: bool = False, slump_textbook: bool = False, programs: list[str] | None = None) -> list[dict]:
     """Every program's recommended estimate on one generated data set, with its truth.
 
     ``sample_options`` go to ``SampleConfig``; with ``unpooled`` each program is also fitted with every
@@ -68,6 +68,8 @@ def one_data_set(seed: int, employees: int, months: int, sample_options: dict | 
         t_data = time.perf_counter() - t0
         kdefs = ds.kpi_definitions.set_index("kpi")
         for pid in ds.programs["program_id"].astype(str):
+            if programs and pid not in programs:
+                continue
             true = float(truth[pid]["overall_att"])
             k = None
             variants = ([] if only_new else [("pool", "pooled fit")]) + ([("keep", "pooled fit")] if unpooled else [])
@@ -189,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slump-textbook", action="store_true",
                     help="the slump test on the textbook fit (no controls, every month as it is) for every variant")
     ap.add_argument("--only-new", action="store_true", help="skip the default (pooled) fit; only the variants asked for")
+    ap.add_argument("--programs", nargs="+", help="fit only these programs (default: every program)")
     ap.add_argument("--study", default="", help="label of this run in the summary")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one data set each)")
     ap.add_argument("--summarize", nargs="+", metavar="CSV", help="summarize these CSVs into --out instead of running")
@@ -210,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
         futures = [pool.submit(one_data_set, s, args.employees, args.months, sample_options, args.unpooled, args.slump_asis, args.keep_reg,
-                               args.only_new, args.slump_textbook) for s in todo]
+                               args.only_new, args.slump_textbook, args.programs) for s in todo]
         for fut in as_completed(futures):
             rows = pd.DataFrame(fut.result()).assign(study=args.study)
             done = pd.concat([done, rows], ignore_index=True) if len(done) else rows
