@@ -20,10 +20,9 @@ import pandas as pd
 import pytest
 
 from analysis.data import load_dataset
+from tests.conftest import MPDTA, NEEDS_MPDTA
 
-MPDTA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mpdta.csv"
-if not MPDTA.exists():
-    MPDTA = Path("/work/shared/data/mpdta.csv")
+pytestmark = NEEDS_MPDTA
 
 MAPPING = """# 人力资源系统导出 -> 数据契约
 files:
