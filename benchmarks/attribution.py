@@ -94,9 +94,11 @@ def _kit_estimate(panel: pd.DataFrame, method: str, covariates: list[str], n_boo
 
     prepared = prepare_did_panel(panel, "y", "unit", "period", "cohort", covariates or None)
     units = panel.drop_duplicates("unit").set_index("unit")[["cohort"]]
+    trainees = units[units["cohort"] > 0].assign(original_cohort=lambda t: t["cohort"])
     est_panel = EstimationPanel(
-        program_id="bench", kpi="y", prepared=prepared, units=units, long=panel[["unit", "period", "y", "cohort"]],
-        cohort_table=pd.DataFrame(), cluster="employee", control_names=list(prepared.covariates),
+        program_id="bench", kpi="y", prepared=prepared, prepared_asis=prepared, units=units,
+        long=panel[["unit", "period", "y", "cohort"]], cohort_table=pd.DataFrame(), trainees=trainees, comparison_left_out={},
+        cluster="employee", cluster_reason="one row per unit", control_names=list(prepared.covariates),
         months=pd.date_range("2024-01-01", periods=int(panel["period"].max()), freq="MS"),
     )  # fmt: skip
 
