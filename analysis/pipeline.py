@@ -166,9 +166,8 @@ KERNEL_START_TIMEOUT = 300
 
 #: Environment variable: how much lower (``nice`` increment) the CPU priority of a notebook's kernel is.
 KERNEL_NICE_ENV = "TIK_KERNEL_NICE"
-#: The increment for a notebook that no other notebook of the run waits for and that waits for none (00, the data
-#: quality page, beside 01 -> 03 and 02 -> 03 -> 04) when the run has dependencies: it uses the cores the chains
-#: leave idle instead of slowing them, so the run ends sooner; no result changes.
+#: The increment for notebooks off the run's longest chain of dependencies (00 and 01 beside 02 -> 03 -> 04):
+#: they use the cores the chain leaves idle instead of slowing it, so the run ends sooner; no result changes.
 OFF_CHAIN_NICE = 10
 
 
@@ -306,11 +305,19 @@ def _dependents(name: str, items: list[NotebookRun]) -> set[str]:
     return found
 
 
-def _independent(items: list[NotebookRun]) -> set[str]:
-    """Notebooks of the run that depend on none of its notebooks and that none of them depends on."""
-    names = {i.name for i in items}
-    needed = {d for i in items for d in i.depends_on if d in names}
-    return {i.name for i in items if i.name not in needed and not set(i.depends_on) & names}
+def _longest_chain(items: list[NotebookRun]) -> set[str]:
+    """Notebooks on the run's longest chain of dependencies (by count; ties: the first in name order)."""
+    names = {i.name: i for i in items}
+    best: dict[str, list[str]] = {}
+
+    def chain(name: str, seen: frozenset[str]) -> list[str]:
+        if name not in best:
+            deps = [d for d in names[name].depends_on if d in names and d not in seen]
+            longest = max((chain(d, seen | {name}) for d in sorted(deps)), key=len, default=[])
+            best[name] = [*longest, name]
+        return best[name]
+
+    return set(max((chain(i.name, frozenset()) for i in items), key=len, default=[]))
 
 
 def _execute_all(
@@ -341,9 +348,9 @@ def _execute_all(
     # of the notebooks ready together, those that others wait for start first (02, on which 03 and 04 wait, before
     # 00 and 01): the run's longest chain starts at once instead of queueing behind a notebook nothing needs
     waiting.sort(key=lambda item: -len(_dependents(item.name, items)))
-    # a notebook outside every chain runs at a lower CPU priority, so the chains (02's evaluation workers
-    # included, which its kernel starts at its own priority) are not slowed by it: it fills idle cores
-    aside = _independent(items) if any(item.depends_on for item in items) else set()
+    # notebooks off the longest chain run at a lower CPU priority, so the chain (02's evaluation workers
+    # included, which its kernel starts at its own priority) is not slowed by them: they fill idle cores
+    chain = _longest_chain(items) if any(item.depends_on for item in items) else set()
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: dict[Future, NotebookRun] = {}
         while waiting or pending:
@@ -359,7 +366,7 @@ def _execute_all(
                         _execute, str(nb), str(folder / nb.name), injected[item.name], str(notebooks_dir),
                         str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
                         str(progress.path_for(nb.stem)) if progress is not None else None,
-                        OFF_CHAIN_NICE if item.name in aside else 0,
+                        OFF_CHAIN_NICE if chain and item.name not in chain else 0,
                     )  # fmt: skip
                     verb = "start " if len(pending) < max(1, jobs) else "queued"  # the pool starts queued ones as workers free up
                     pending[future] = item

@@ -312,16 +312,16 @@ def test_dependent_notebook_runs_after_its_dependency_and_independent_ones_side_
     assert {n["name"]: n["depends_on"] for n in record["notebooks"]} == {"03_after": ["05_first"], "04_alone": [], "05_first": []}
 
 
-def test_independent_notebooks_are_those_outside_every_dependency() -> None:
+def test_longest_chain_is_the_dependency_path_with_most_notebooks() -> None:
     items = [pipeline.NotebookRun(n) for n in ("00_q", "01_g", "02_a", "03_r", "04_s")]
-    for item, deps in zip(items, ([], [], [], ["01_g", "02_a"], ["02_a", "03_r"]), strict=True):
+    for item, deps in zip(items, ([], [], [], ["02_a"], ["02_a", "03_r"]), strict=True):
         item.depends_on = deps
-    assert pipeline._independent(items) == {"00_q"}
-    items[3].depends_on = ["02_a", "09_not_in_this_run"]  # 01 now stands apart; a dependency outside the run does not count
-    assert pipeline._independent(items) == {"00_q", "01_g"}
+    assert pipeline._longest_chain(items) == {"02_a", "03_r", "04_s"}
+    items[4].depends_on = ["01_g"]  # two chains of two: the first in name order
+    assert pipeline._longest_chain(items) == {"02_a", "03_r"}
 
 
-def test_a_notebook_outside_every_dependency_runs_at_lower_cpu_priority(tmp_path: Path, small_dataset: Path) -> None:
+def test_notebooks_off_the_longest_chain_run_at_lower_cpu_priority(tmp_path: Path, small_dataset: Path) -> None:
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     body = 'import os\nPath(output_dir, "tables").mkdir(exist_ok=True)\nPath(output_dir, "tables", NAME + "__nice.txt").write_text(str(os.nice(0)))'
