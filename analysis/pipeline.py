@@ -147,41 +147,22 @@ class ThisInterpreterKernelManager(KernelManager):
             return
         await super()._async_interrupt_kernel()
 
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        """Launch the kernel, at the CPU priority :data:`KERNEL_NICE_ENV` asks for (see :func:`_execute_all`)."""
-        await super()._async_launch_kernel(kernel_cmd, **kw)
-        nice = int(os.environ.get(KERNEL_NICE_ENV) or 0)
-        pid = getattr(self.provisioner, "pid", None)
-        if nice and pid:
-            try:
-                os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + nice)
-            except OSError:  # a priority the system refuses only makes the run slower, never wrong
-                pass
-
 
 #: Seconds a notebook's kernel may take to start (papermill's default is 60). On a loaded machine (a scheduled
 #: run beside other jobs, or the test suite's parallel workers each starting kernels) a start can take longer,
 #: and a kernel that has not answered yet is not a failed analysis.
 KERNEL_START_TIMEOUT = 300
 
-#: Environment variable: how much lower (``nice`` increment) the CPU priority of a notebook's kernel is.
-KERNEL_NICE_ENV = "TIK_KERNEL_NICE"
-#: The increment for notebooks off the run's longest chain of dependencies (00 and 01 beside 02 -> 03 -> 04):
-#: they use the cores the chain leaves idle instead of slowing it, so the run ends sooner; no result changes.
-OFF_CHAIN_NICE = 10
-
 
 def _execute(
     src: str, dst: str, parameters: dict[str, Any], cwd: str, html: str, run_label: str, progress: str | None = None,
-    nice: int = 0,
 ) -> tuple[float, str | None, bool]:  # fmt: skip
     """Execute one notebook with Papermill and render its page (in a worker process).
 
     ``progress`` is the notebook's progress file: the kernel inherits this worker's environment,
     so ``TIK_PROGRESS_FILE`` set here is where :func:`analysis.progress.report_progress` writes.
-    ``nice`` lowers the kernel's CPU priority by that much (the worker's own stays, as the pool
-    reuses it). Returns the wall time of both steps in seconds, the error text (None when the
-    notebook ran through) and whether the page was written.
+    Returns the wall time of both steps in seconds, the error text (None when the notebook ran
+    through) and whether the page was written.
     """
     import logging
 
@@ -194,7 +175,6 @@ def _execute(
         os.environ[PROGRESS_ENV] = progress
     else:
         os.environ.pop(PROGRESS_ENV, None)
-    os.environ[KERNEL_NICE_ENV] = str(int(nice))
     t0 = time.perf_counter()
     error = None
     try:
@@ -305,21 +285,6 @@ def _dependents(name: str, items: list[NotebookRun]) -> set[str]:
     return found
 
 
-def _longest_chain(items: list[NotebookRun]) -> set[str]:
-    """Notebooks on the run's longest chain of dependencies (by count; ties: the first in name order)."""
-    names = {i.name: i for i in items}
-    best: dict[str, list[str]] = {}
-
-    def chain(name: str, seen: frozenset[str]) -> list[str]:
-        if name not in best:
-            deps = [d for d in names[name].depends_on if d in names and d not in seen]
-            longest = max((chain(d, seen | {name}) for d in sorted(deps)), key=len, default=[])
-            best[name] = [*longest, name]
-        return best[name]
-
-    return set(max((chain(i.name, frozenset()) for i in items), key=len, default=[]))
-
-
 def _execute_all(
     notebooks: list[Path], items: list[NotebookRun], folder: Path, notebooks_dir: Path, global_params: dict[str, Any],
     per_notebook: dict[str, dict[str, Any]], data_dir: Path, jobs: int, say: Any, t_run: float, progress: ProgressTail | None = None,
@@ -348,9 +313,6 @@ def _execute_all(
     # of the notebooks ready together, those that others wait for start first (02, on which 03 and 04 wait, before
     # 00 and 01): the run's longest chain starts at once instead of queueing behind a notebook nothing needs
     waiting.sort(key=lambda item: -len(_dependents(item.name, items)))
-    # notebooks off the longest chain run at a lower CPU priority, so the chain (02's evaluation workers
-    # included, which its kernel starts at its own priority) is not slowed by them: they fill idle cores
-    chain = _longest_chain(items) if any(item.depends_on for item in items) else set()
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: dict[Future, NotebookRun] = {}
         while waiting or pending:
@@ -366,7 +328,6 @@ def _execute_all(
                         _execute, str(nb), str(folder / nb.name), injected[item.name], str(notebooks_dir),
                         str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
                         str(progress.path_for(nb.stem)) if progress is not None else None,
-                        OFF_CHAIN_NICE if chain and item.name not in chain else 0,
                     )  # fmt: skip
                     verb = "start " if len(pending) < max(1, jobs) else "queued"  # the pool starts queued ones as workers free up
                     pending[future] = item

@@ -312,28 +312,6 @@ def test_dependent_notebook_runs_after_its_dependency_and_independent_ones_side_
     assert {n["name"]: n["depends_on"] for n in record["notebooks"]} == {"03_after": ["05_first"], "04_alone": [], "05_first": []}
 
 
-def test_longest_chain_is_the_dependency_path_with_most_notebooks() -> None:
-    items = [pipeline.NotebookRun(n) for n in ("00_q", "01_g", "02_a", "03_r", "04_s")]
-    for item, deps in zip(items, ([], [], [], ["02_a"], ["02_a", "03_r"]), strict=True):
-        item.depends_on = deps
-    assert pipeline._longest_chain(items) == {"02_a", "03_r", "04_s"}
-    items[4].depends_on = ["01_g"]  # two chains of two: the first in name order
-    assert pipeline._longest_chain(items) == {"02_a", "03_r"}
-
-
-def test_notebooks_off_the_longest_chain_run_at_lower_cpu_priority(tmp_path: Path, small_dataset: Path) -> None:
-    nbdir = tmp_path / "notebooks"
-    nbdir.mkdir()
-    body = 'import os\nPath(output_dir, "tables").mkdir(exist_ok=True)\nPath(output_dir, "tables", NAME + "__nice.txt").write_text(str(os.nice(0)))'
-    for name, deps in (("00_beside", None), ("01_first", None), ("02_after", ["01_first"])):
-        _stamp_notebook(nbdir, name, depends_on=deps, body=body.replace("NAME", repr(name)))
-    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False, jobs=2)
-    assert result.ok, result.error
-    nice = {n: int((result.folder / "tables" / f"{n}__nice.txt").read_text()) for n in ("00_beside", "01_first", "02_after")}
-    base = __import__("os").nice(0)
-    assert nice == {"00_beside": min(19, base + pipeline.OFF_CHAIN_NICE), "01_first": base, "02_after": base}, nice
-
-
 def test_failed_dependency_skips_the_dependent_and_keeps_latest(tmp_path: Path, small_dataset: Path) -> None:
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
