@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kit_commit() -> str:
+    """Short hash of the kit's HEAD commit, for the stamp of a results page ('' outside a git checkout)."""
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
 
 
 def markdown_table(table: pd.DataFrame) -> str:

@@ -22,7 +22,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import pandas as pd  # noqa: E402
-from _report import markdown_table  # noqa: E402
+from _report import kit_commit, markdown_table  # noqa: E402
 from montecarlo_scale import summarize  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -53,7 +52,6 @@ def side_by_side(small: pd.DataFrame, *large: pd.DataFrame) -> pd.DataFrame:
     """One summary row per program and size, programs together, smallest size first."""
     reps = pd.concat([from_roi_study(small), *large], ignore_index=True)
     table = summarize(reps).drop(columns=["small cohorts", "trainees per training month (median)", "seconds (data + this fit)"])
-    table["study"] = table["study"].str.replace(", seed 3", "", regex=False)
     return table.sort_values(["program", "employees"], kind="stable").reset_index(drop=True)
 
 
@@ -76,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     table = side_by_side(pd.read_csv(args.small), *large)
     print(markdown_table(table))
     if args.out:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+        commit = kit_commit()
         command = "python benchmarks/consistency.py " + " ".join(sys.argv[1:] if argv is None else argv)
         Path(args.out).write_text("\n".join([
             "# Consistency at scale: the recommended estimate at 2,000, 50,000 and 100,000 employees, side by side",

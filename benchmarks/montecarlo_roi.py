@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from _report import markdown_table  # noqa: E402
+from _report import kit_commit, markdown_table  # noqa: E402
 
 LEVEL = 0.90
 
@@ -110,7 +109,7 @@ def summarize(reps: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_page(reps: pd.DataFrame, out: Path, command: str) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+    commit = kit_commit()
     e, m = int(reps["employees"].iloc[0]), int(reps["months"].iloc[0])
     seeds = sorted(reps["seed"].unique())
     text = [

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from _report import markdown_table  # noqa: E402
+from _report import kit_commit, markdown_table  # noqa: E402
 from montecarlo import _literal  # noqa: E402  (the same KEY=VALUE reading as montecarlo.py)
 
 Z95 = 1.959964
@@ -155,7 +154,7 @@ def summarize(reps: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_page(reps: pd.DataFrame, out: Path, command: str) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+    commit = kit_commit()
     table = summarize(reps)
     text = [
         "# Monte Carlo at scale: the recommended estimate against the truth",

@@ -41,7 +41,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from _report import markdown_table  # noqa: E402
+from _report import kit_commit, markdown_table  # noqa: E402
 
 
 def _child_cpu() -> float:
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Load average at start: {load}; speed-ups {'off' if args.without_speedups else 'on'}\n")
         print(markdown_table(time_fits().astype(object).where(lambda d: d.notna(), "")))
         return 0
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = kit_commit()
     lines = [f"# Sample report speed at {commit}", "",
              f"Load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores.", ""]
     if not args.parts_only:
