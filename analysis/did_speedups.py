@@ -202,6 +202,10 @@ class _Memo:
 _MEMOS: list[_Memo] = []
 
 
+class _Fallback(Exception):
+    """An argument the digest cannot key on (not an array, a scalar, a string or None): compute the regression."""
+
+
 @contextlib.contextmanager
 def shared_regressions(max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[_Memo]:
     """Reuse identical per-cell regressions across the kit's fits while the block runs.

@@ -137,3 +137,23 @@ def test_shared_regressions_bound_changes_nothing_but_the_hits(mpdta):
         b = fit_callaway_santanna(prep, method="dr")
     assert memo.hits == 0 and not memo.entries
     pd.testing.assert_frame_equal(a.att_gt, b.att_gt, check_exact=True)
+
+
+def test_shared_regressions_compute_an_argument_they_cannot_key_on():
+    """A list (not an array) as weights cannot be digested: the regression is computed, not looked up."""
+    from diff_diff import staggered
+    from diff_diff.linalg import solve_logit
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 3))
+    y = (rng.random(200) < 0.4).astype(float)
+    weights = [1.0] * 200
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with did_speedups.installed(), did_speedups.shared_regressions() as memo:
+            beta, p = staggered.solve_logit(X, y, weights=weights)
+            staggered.solve_logit(X, y, weights=weights)
+        ref_beta, ref_p = solve_logit(X, y, weights=np.asarray(weights))
+    assert memo.hits == 0 and memo.misses == 0  # neither stored nor looked up
+    np.testing.assert_array_equal(beta, ref_beta)
+    np.testing.assert_array_equal(p, ref_p)
