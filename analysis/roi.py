@@ -432,6 +432,17 @@ class ROIReport:
         return out
 
     @property
+    def shown_columns(self) -> list[str]:
+        """Columns of :attr:`table` the report shows: the true ROI only where the data set has ground truth.
+
+        Real exports have none (only the sample generator writes ``ground_truth.json``), so a fixed
+        list naming ``true_roi_pct`` would fail on every data set nobody here generated.
+        """
+        cols = ["program_id", "participants", "cost_total", "roi_pct_median", "roi_pct_low", "roi_pct_high", "p_roi_positive",
+                "payback_months_median", "status", "roi_breakdown_m"]  # fmt: skip
+        return cols + (["true_roi_pct"] if self.truth else [])
+
+    @property
     def sentences(self) -> list[str]:
         """One finding per program, then the intangibles and the not-measured."""
         out = [r.sentence for r in self.results.values()]

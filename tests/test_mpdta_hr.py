@@ -12,6 +12,12 @@ with multiple time periods" vignette, did >= 2.1)::
            xformla = ~1, data = mpdta, control_group = "nevertreated") |> aggte("simple")
     # ATT -0.0400; standard error about 0.0115-0.012 (R's default multiplier bootstrap
     # varies with its seed; the analytic influence-function SE is 0.0120)
+    aggte(mw.attgt, type = "dynamic")
+    # event time 0: -0.0199, 1: -0.0510, 2: -0.1373, 3: -0.1008
+
+Notebook 03 runs after 02 on the same exports, with a cost file under the user's names: its
+benefits spend R's event study (191 trainees x the effect of each measured year x the KPI's
+money value), and a data set without ground truth shows no "true ROI" column.
 
 The data file lives outside the project (``../shared/data/mpdta.csv``); without it this
 module skips and says why.
@@ -30,6 +36,9 @@ from tests.conftest import MPDTA, NEEDS_MPDTA
 
 ROOT = Path(__file__).resolve().parents[1]
 R_DID_SIMPLE = -0.0400
+R_DID_DYNAMIC = {0: -0.0199, 1: -0.0510, 2: -0.1373, 3: -0.1008}  # aggte(type = "dynamic"), event times 0-3
+WORTH = 1000.0  # the KPI's money value per log point, in the user's measures file
+COSTS = {"delivery": 5000.0, "materials": 2000.0, "evaluation": 1000.0}  # the program's cost rows, by Phillips category
 TEXTBOOK = "Callaway-Sant'Anna, no controls, every training month as it is"
 
 pytestmark = NEEDS_MPDTA
@@ -40,7 +49,9 @@ MAPPING = """files:
   programs: policies.csv
   enrollments: adoptions.csv
   kpi_monthly: outcomes.csv
+  costs: spend.csv
 columns:
+  costs: {policy: program_id, year: period, kind_of_cost: category}
   employees: {county: employee_id, sector: department, kind: role, area: region, since: hire_date}
   kpi_definitions: {measure: kpi, measured_in: unit, up_is_good: higher_is_better, worth: value_per_unit}
   programs: {policy: program_id, title: name, family: category, aim: target_competency, measure: kpi, hours: duration_hours}
@@ -60,7 +71,7 @@ def _write_hr_exports(folder: Path) -> Path:
     counties = m.drop_duplicates("countyreal")
     pd.DataFrame({"county": "C" + counties["countyreal"].astype(str), "sector": "Counties", "kind": "County",
                   "area": "US", "since": "2000-01-01"}).to_csv(folder / "counties.csv", index=False)
-    pd.DataFrame({"measure": ["lemp"], "measured_in": ["log points"], "up_is_good": ["true"], "worth": [1.0]}).to_csv(
+    pd.DataFrame({"measure": ["lemp"], "measured_in": ["log points"], "up_is_good": ["true"], "worth": [WORTH]}).to_csv(
         folder / "measures.csv", index=False)
     pd.DataFrame({"policy": ["MW"], "title": ["Minimum wage rise"], "family": ["policy"], "aim": ["wages"],
                   "measure": ["lemp"], "hours": [1.0]}).to_csv(folder / "policies.csv", index=False)
@@ -71,18 +82,25 @@ def _write_hr_exports(folder: Path) -> Path:
                   "to": start.str.replace("-01$", "-20", regex=True)}).to_csv(folder / "adoptions.csv", index=False)
     pd.DataFrame({"county": "C" + m["countyreal"].astype(str), "period_start": m["year"].map(month_of),
                   "measure": "lemp", "level": m["lemp"]}).to_csv(folder / "outcomes.csv", index=False)
+    pd.DataFrame({"policy": "MW", "year": 2024, "kind_of_cost": list(COSTS), "amount": list(COSTS.values())}).to_csv(
+        folder / "spend.csv", index=False)
     (folder / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
     return folder
 
 
 @pytest.fixture(scope="module")
-def mpdta_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = _write_hr_exports(tmp_path_factory.mktemp("mpdta") / "mpdta_hr")
+def mpdta_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write_hr_exports(tmp_path_factory.mktemp("mpdta") / "mpdta_hr")
+
+
+@pytest.fixture(scope="module")
+def mpdta_run(mpdta_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = mpdta_data
     out = tmp_path_factory.mktemp("reports")
     params = out / "params.yaml"
     params.write_text("notebooks:\n  02_training_attribution: {n_boot: 199}\n", encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "analysis", "run", "--data", str(data), "--only", "02", "--out", str(out),
+        [sys.executable, "-m", "analysis", "run", "--data", str(data), "--only", "02", "03", "--out", str(out),
          "--params", str(params)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
@@ -109,3 +127,30 @@ def test_unconditional_row_is_r_did(mpdta_run: Path) -> None:
     assert round(row["estimate"], 4) == R_DID_SIMPLE
     assert 0.0110 <= row["se"] <= 0.0125
     assert row["trainees"] == 191
+
+
+def test_roi_spends_r_dids_event_study(mpdta_run: Path, mpdta_data: Path) -> None:
+    from analysis.costs import fully_loaded_cost
+    from analysis.data import load_dataset
+    from analysis.roi import compute_roi
+    from analysis.upstream import load_upstream
+
+    row = pd.read_csv(mpdta_run / "03_roi_budget__roi_by_program.csv").set_index("program_id").loc["MW"]
+    assert row["participants"] == 191 and row["cost_total"] == sum(COSTS.values())
+    assert "true_roi_pct" not in row.index  # no ground truth in a real export
+    # the page's ROI is compute_roi on notebook 02's exports of this run
+    dataset = load_dataset(mpdta_data)
+    tables = load_upstream("02_training_attribution", data_dir=mpdta_data, output_dir=mpdta_run.parent).tables
+    roi = compute_roi(fully_loaded_cost(dataset.costs, dataset.enrollments), effects=tables["att_by_program"],
+                      dynamic=tables["dynamic_profile"], draws=tables["event_bootstrap_draws"],
+                      kpi_definitions=dataset.kpi_definitions, programs=dataset.programs)  # fmt: skip
+    mw = roi.results["MW"]
+    assert mw.median() == pytest.approx(row["roi_pct_median"], rel=1e-12)
+    # benefits: 191 trainees x R did's effect at each measured event time (nothing beyond year 3) x the money value;
+    # R prints four decimals, so the sum may differ by 191 x 4 x 0.00005 x WORTH
+    expected = 191 * sum(R_DID_DYNAMIC.values()) * WORTH
+    assert mw.benefit == pytest.approx(expected, abs=191 * 4 * 0.00005 * WORTH)
+    assert mw.roi_pct == pytest.approx((mw.benefit - sum(COSTS.values())) / sum(COSTS.values()) * 100)
+    assert row["status"] == "did not pay back" and row["p_roi_positive"] == 0.0
+    html = (mpdta_run.parent / "03_roi_budget.html").read_text(encoding="utf-8")
+    assert "True ROI" not in html and "Generator's true ROI" not in html

@@ -32,3 +32,22 @@ def test_every_option_that_changes_the_estimate_is_a_parameter_of_notebook_02() 
     assert set(ESTIMATE_OPTIONS) <= set(notebook_parameters(path))
     code = "".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
     assert all(f"{name}={name}" in code.replace(" ", "") for name in ESTIMATE_OPTIONS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_sees_every_parameter(path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """papermill's own parser (``papermill --help-notebook``, its "unknown parameter" warning) reads every line of the cell.
+
+    It gives up on an assignment whose comment holds ``=`` ("# "auto" = ...") and then warns
+    "Passed unknown parameter" for an option that the notebook does take.
+    """
+    import logging
+
+    import papermill as pm
+
+    from analysis.notebook_params import notebook_parameters
+
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        seen = set(pm.inspect_notebook(str(path)))
+    assert seen == set(notebook_parameters(path)), f"{path.name}: papermill misses {set(notebook_parameters(path)) - seen}"
+    assert not [r for r in caplog.records if "Unable to parse" in r.getMessage()]
