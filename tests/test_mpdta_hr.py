@@ -15,7 +15,7 @@ with multiple time periods" vignette, did >= 2.1)::
     aggte(mw.attgt, type = "dynamic")
     # event time 0: -0.0199, 1: -0.0510, 2: -0.1373, 3: -0.1008
 
-Notebook 03 runs after 02 on the same exports, with a cost file under the user's names: its
+Every notebook runs on them (00-04; the run must succeed). Notebook 03 runs after 02 on the same exports, with a cost file under the user's names: its
 benefits spend R's event study (191 trainees x the effect of each measured year x the KPI's
 money value), and a data set without ground truth shows no "true ROI" column.
 
@@ -100,11 +100,12 @@ def mpdta_run(mpdta_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     params = out / "params.yaml"
     params.write_text("notebooks:\n  02_training_attribution: {n_boot: 199}\n", encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "analysis", "run", "--data", str(data), "--only", "02", "03", "--out", str(out),
+        [sys.executable, "-m", "analysis", "run", "--data", str(data), "--out", str(out),
          "--params", str(params)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Passed unknown parameter" not in done.stdout + done.stderr
     tables = sorted(out.glob("*/tables"))
     assert tables, done.stdout
     return tables[-1]
@@ -154,3 +155,18 @@ def test_roi_spends_r_dids_event_study(mpdta_run: Path, mpdta_data: Path) -> Non
     assert row["status"] == "did not pay back" and row["p_roi_positive"] == 0.0
     html = (mpdta_run.parent / "03_roi_budget.html").read_text(encoding="utf-8")
     assert "True ROI" not in html and "Generator's true ROI" not in html
+
+
+def test_every_notebook_runs_and_the_kpi_without_target_is_named(mpdta_run: Path, mpdta_data: Path) -> None:
+    import json
+
+    from analysis.data import load_dataset
+    from analysis.gaps.kpi import kpi_gaps
+
+    run = json.loads((mpdta_run.parent / "run.json").read_text(encoding="utf-8"))
+    assert {n["name"]: n["status"] for n in run["notebooks"]} == {
+        "00_data_quality": "ok", "01_gap_analysis": "ok", "02_training_attribution": "ok", "03_roi_budget": "ok", "04_scorecard": "ok"}
+    # the measures file gives lemp no target: no KPI gap rows, and the KPI named as not analysed (it raised a TypeError)
+    gaps = kpi_gaps(load_dataset(mpdta_data))
+    assert gaps.no_target == ["lemp"] and gaps.by_month.empty and gaps.by_person.empty
+    assert "KPIs without a target (not analysed): lemp" in (mpdta_run.parent / "01_gap_analysis.html").read_text(encoding="utf-8")

@@ -183,12 +183,12 @@ def kpi_gaps(dataset: Dataset, *, window_months: int = DEFAULT_WINDOW_MONTHS) ->
     rows = dataset.tables["kpi_monthly"]
     rows = rows[rows["kpi"].isin(with_target["kpi"])].merge(emp, on="employee_id", how="left")
     rows = rows.merge(with_target[["kpi", "unit", "target"]], on="kpi", how="left")
-    rows["shortfall"] = rows["kpi"].map(sign) * (rows["target"] - rows["value"])
+    rows["shortfall"] = rows["kpi"].map(sign).astype(float) * (rows["target"] - rows["value"])  # float when no row has a target
     rows["under"] = rows["shortfall"] > 0
     g = rows.groupby(["kpi", "unit", "month", "department", "role"], sort=True)
     by_month = pd.DataFrame({"n": g.size(), "mean_value": g["value"].mean(), "target": g["target"].first(),
                              "share_under_target": g["under"].mean()}).reset_index()
-    by_month["shortfall"] = by_month["kpi"].map(sign) * (by_month["target"] - by_month["mean_value"])
+    by_month["shortfall"] = by_month["kpi"].map(sign).astype(float) * (by_month["target"] - by_month["mean_value"])
     by_month = by_month[["kpi", "unit", "month", "department", "role", "n", "mean_value", "target", "shortfall", "share_under_target"]]
     overall = rows.groupby(["kpi", "month"], sort=True)["under"].mean().rename("share_under_target").reset_index()
     persons = []
