@@ -393,6 +393,12 @@ def placebo_fake_dates(
         verdict = f"Placebo not computable ({plain_numbers(str(exc))})."
         return PlaceboCheck(shift, np.nan, np.nan, (np.nan, np.nan), int(ids), verdict)
     lo, hi = agg.conf_int(0.95)
+    if not (np.isfinite(agg.att) and np.isfinite(lo) and np.isfinite(hi)):
+        verdict = (
+            f"Placebo not computable: with training dates moved {shift} months earlier no pair of KPI months "
+            "gives a comparison (a KPI measured less often than monthly has no month in between)."
+        )
+        return PlaceboCheck(shift, np.nan, np.nan, (np.nan, np.nan), int(ids), verdict)
     if lo <= 0 <= hi:
         verdict = (
             f"Placebo passed: pretending training happened {shift} months earlier shows no effect "

@@ -344,6 +344,16 @@ def test_placebo_passes_on_clean_data_and_fails_on_unhandled_dip(clean):
     assert abs(fixed.att) < Z999 * fixed.se
 
 
+def test_placebo_on_a_yearly_kpi_is_not_computable_rather_than_failed(clean):
+    """A KPI measured once a year (every 12th month): dates moved 3 months earlier leave nothing to compare."""
+    df, _ = clean
+    yearly = df.assign(t=df["t"] * 12, g=np.where(df["g"] > 0, df["g"] * 12, 0))
+    prep = prepare_did_panel(yearly, "y", "unit", "t", "g")
+    check = placebo_fake_dates(prep, shift=3)
+    assert not np.isfinite(check.att)
+    assert check.verdict.startswith("Placebo not computable") and "failed" not in check.verdict
+
+
 def test_honest_did_breakdown_in_words(clean_fit):
     h = honest_did_breakdown(clean_fit)
     assert h.breakdown_m is None or h.breakdown_m > 0

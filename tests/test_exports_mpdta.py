@@ -100,3 +100,28 @@ def test_mpdta_values_survive_the_workbook(mpdta_folder: Path) -> None:
     # mpdta's treatment groups: 20 counties first treated in 2004, 40 in 2006, 131 in 2007
     assert cohorts.to_dict() == {2004: 20, 2006: 40, 2007: 131}
     assert ds.employees["人口对数"].dtype == "float64" and ds.employees["hire_date"].eq(pd.Timestamp("2001-07-01")).all()
+
+
+def test_a_kpi_measured_once_a_year_keeps_every_trainee_in_the_accounting(mpdta_folder: Path) -> None:
+    """mpdta's KPI is one January value a year: each cohort is compared with the January before (R did's base period).
+
+    The accounting looked for the calendar month before training, which a yearly KPI never has, and
+    said "0 of 191 trainees are in this estimate" beside an estimate made from all of them.
+    """
+    import warnings
+
+    from analysis.attribution import evaluate_program
+    from analysis.attribution.accounting import comparison_period
+    from analysis.attribution.narrative import diagnostics_table
+
+    assert comparison_period([1, 13, 25, 37, 49], 37, 0) == 25 and comparison_period([1, 13, 25, 37, 49], 37, 1) == 25
+    assert comparison_period(list(range(1, 50)), 37, 1) == 35 and comparison_period([1, 13], 13, 0) == 1
+    assert comparison_period([1, 13], 1, 0) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = evaluate_program(load_dataset(mpdta_folder), "MW", n_boot=0, heterogeneity=False, robustness=False)
+    assert ev.accounting.n_used == ev.accounting.n_trainees == 191
+    assert ev.accounting.table.set_index("group").loc["all trainees", "set_aside"] == 0
+    # the placebo (dates moved 3 months earlier) has no KPI month to compare with: "n/a", not "failed"
+    placebo = diagnostics_table(ev).set_index("check").loc["Placebo (fake training dates)"]
+    assert placebo["result"] == "n/a" and placebo["verdict"].startswith("Placebo not computable")

@@ -79,6 +79,29 @@ def _no_base_words(anticipation: int) -> str:
     )
 
 
+def comparison_period(grid: list[int], cohort: int, anticipation: int) -> int | None:
+    """The period a cohort's post-training effects are measured against, as the estimator picks it.
+
+    Parameters
+    ----------
+    grid : list of int
+        The panel's periods, sorted (month numbers; a KPI measured yearly leaves 11 of every 12 out).
+    cohort : int
+        The cohort's first training period.
+    anticipation : int
+        Periods before training excluded from the comparison.
+
+    Returns
+    -------
+    int or None
+        The last period of the grid before ``cohort - anticipation`` (R ``did::att_gt``'s and
+        ``diff_diff``'s positional base period: ``cohort - 1 - anticipation`` on a monthly grid,
+        the year before on a yearly one), None when the panel has none.
+    """
+    earlier = [p for p in grid if p < cohort - anticipation]
+    return earlier[-1] if earlier else None
+
+
 def account_trainees(ep: EstimationPanel, res: StaggeredDiDResults) -> Accounting:
     """Account for every trainee of ``ep``'s program in the fit ``res``.
 
@@ -99,6 +122,7 @@ def account_trainees(ep: EstimationPanel, res: StaggeredDiDResults) -> Accountin
     k = int(res.anticipation)
     cohort_of = frame.drop_duplicates(u).set_index(u)[g]
     cohort_of.index = cohort_of.index.astype(str)
+    grid = sorted(int(x) for x in frame[t].unique())
     obs = frame.groupby(u, sort=False)[t].agg(lambda s: frozenset(int(x) for x in s))
     obs.index = obs.index.astype(str)
     cells = res.att_gt
@@ -115,8 +139,8 @@ def account_trainees(ep: EstimationPanel, res: StaggeredDiDResults) -> Accountin
             continue
         gg = int(cohort_of[key])
         seen = obs[key]
-        base = gg - 1 - k
-        if base < 1:
+        base = comparison_period(grid, gg, k)
+        if base is None:
             reason[emp] = _no_base_words(k)
         elif base not in seen:
             reason[emp] = "no KPI in the comparison month (joined later or a gap)"

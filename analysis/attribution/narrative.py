@@ -79,7 +79,8 @@ def diagnostics_table(ev: ProgramEvaluation) -> pd.DataFrame:
         ("Joint pre-trend test", f"p = {ev.pretrend.pvalue:.3f}" if np.isfinite(ev.pretrend.pvalue) else "n/a", ev.pretrend.verdict),
     ]
     if ev.placebo is not None:
-        rows.append(("Placebo (fake training dates)", "passed" if ev.placebo.passed else "failed", ev.placebo.verdict))
+        result = "n/a" if not np.isfinite(ev.placebo.att) else "passed" if ev.placebo.passed else "failed"
+        rows.append(("Placebo (fake training dates)", result, ev.placebo.verdict))
     if ev.twfe_weights is not None:
         rows.append(("TWFE weights (Bacon / negative weights)", "warning" if np.isfinite(ev.twfe_weights.weight_later_vs_earlier) and ev.twfe_weights.weight_later_vs_earlier > 0 else "ok", ev.twfe_weights.verdict))
     if ev.honest is not None:
