@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from analysis.costs import fully_loaded_cost, participants
 from analysis.roi import (
-    STATUS_INTANGIBLE, STATUS_NO_EFFECT, STATUS_PAID, bcr, benefit_profile, compute_roi, payback_months, program_roi,
+    STATUS_INTANGIBLE, STATUS_NO_EFFECT, STATUS_PAID, ROIResult, bcr, benefit_profile, compute_roi, payback_months, program_roi,
     roi_breakdown_m, roi_pct,
 )  # fmt: skip
 from analysis.validation import DataValidationError
@@ -238,3 +238,17 @@ def test_sample_statuses(sample_roi) -> None:
     assert t.loc["P01", "status"] == "paid back" and t.loc["P03", "status"] == "no measurable effect"
     assert t.loc["P01", "true_roi_pct"] == pytest.approx(148.059977) and t.loc["P03", "true_roi_pct"] == -100.0
     assert len(sample_roi.results["P01"].draws) == 999
+
+
+@pytest.mark.parametrize(("lo", "hi", "clause"), [
+    (-230.0, -60.0, "which includes -100%"),
+    (-230.0, -120.0, "below -100%"),
+    (-80.0, 20.0, "above -100%"),
+])  # fmt: skip
+def test_no_effect_sentence_states_the_roi_interval_shown_beside_it(lo: float, hi: float, clause: str) -> None:
+    """'No benefit can be credited' sits beside a table with an ROI interval: the sentence says where that interval lies."""
+    draws = pd.DataFrame({"roi_pct": np.linspace(lo, hi, 1001), "benefit": 0.0, "bcr": 0.0, "payback_months": np.nan})
+    r = ROIResult("MW", "lemp", 8000.0, 12, 0.0, -100.0, 0.0, np.nan, draws, status="no measurable effect", effect_measurable=False)
+    low, high = r.interval()
+    assert clause in r.sentence and f"{low:+.0f}% to {high:+.0f}%" in r.sentence
+    assert "no benefit can be credited" in r.sentence and "¥8,000 for 12 participants" in r.sentence
