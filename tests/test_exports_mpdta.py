@@ -119,9 +119,13 @@ def test_a_kpi_measured_once_a_year_keeps_every_trainee_in_the_accounting(mpdta_
     assert comparison_period([1, 13], 1, 0) is None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ev = evaluate_program(load_dataset(mpdta_folder), "MW", n_boot=0, heterogeneity=False, robustness=False)
+        ev = evaluate_program(load_dataset(mpdta_folder), "MW", n_boot=0, heterogeneity=False)
     assert ev.accounting.n_used == ev.accounting.n_trainees == 191
     assert ev.accounting.table.set_index("group").loc["all trainees", "set_aside"] == 0
     # the placebo (dates moved 3 months earlier) has no KPI month to compare with: "n/a", not "failed"
     placebo = diagnostics_table(ev).set_index("check").loc["Placebo (fake training dates)"]
     assert placebo["result"] == "n/a" and placebo["verdict"].startswith("Placebo not computable")
+    # the other anticipation names a month the yearly KPI does not have: the row says it compares with the same month
+    rob = ev.robustness.set_index("variant")
+    row = rob.loc["Anticipation 1: on this panel the same comparison month as the recommended estimate"]
+    assert row["att"] == pytest.approx(rob.loc["Recommended estimate", "att"], rel=1e-9)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.attribution.accounting import comparison_period
 from analysis.attribution.panel import BASELINE_MONTHS, DIP_GUARD, PSCORE_TRIM, EstimationPanel, _baseline_kpi
 from analysis.did import AggregateEffect, StaggeredDiDResults, fit_callaway_santanna
 
@@ -161,6 +162,24 @@ def adjust_subgroup_intervals(het: pd.DataFrame, intervals: str = "simultaneous"
     return out
 
 
+def _other_anticipation_row(prep: Any, anticipation: int, other: int) -> tuple[str, str]:
+    """Label and note of the row with the other choice of comparison month.
+
+    On a KPI measured less often than monthly the month the other choice names may hold no KPI,
+    and the estimator then compares with the same earlier month as the recommended estimate
+    (:func:`analysis.attribution.accounting.comparison_period`): the row says so instead of
+    naming a month it did not use.
+    """
+    grid = sorted(int(x) for x in prep.frame[prep.time].unique())
+    cohorts = sorted(int(c) for c in prep.frame[prep.cohort].unique() if c > 0)
+    if cohorts and all(comparison_period(grid, g, other) == comparison_period(grid, g, anticipation) for g in cohorts):
+        return (f"Anticipation {other}: on this panel the same comparison month as the recommended estimate",
+                "the KPI is not measured every month, so the month this choice names has no KPI and the estimator "
+                "compares with the same earlier month")  # fmt: skip
+    return (f"Comparison month {other + 1} month(s) before training (anticipation {other})",
+            "the other choice of comparison month")
+
+
 def _robustness(
     est_panel: EstimationPanel,
     main: StaggeredDiDResults | AggregateEffect,
@@ -224,12 +243,12 @@ def _robustness(
                 "the rule for larger programs")
         except (ValueError, np.linalg.LinAlgError) as exc:
             add(label, None, f"not estimable: {exc}")
-    if other_anticipation is not None and other_anticipation != anticipation and other_anticipation in (reuse or {}):
-        add(f"Comparison month {other_anticipation + 1} month(s) before training (anticipation {other_anticipation})",
-            (reuse or {})[other_anticipation], "the other choice of comparison month")
-    elif other_anticipation is not None and other_anticipation != anticipation:
-        refit(f"Comparison month {other_anticipation + 1} month(s) before training (anticipation {other_anticipation})",
-              "the other choice of comparison month", anticipation=other_anticipation)
+    if other_anticipation is not None and other_anticipation != anticipation:
+        label, note = _other_anticipation_row(prep, anticipation, other_anticipation)
+        if other_anticipation in (reuse or {}):
+            add(label, (reuse or {})[other_anticipation], note)
+        else:
+            refit(label, note, anticipation=other_anticipation)
     if employee_clusters and prep.cluster:
         refit("Standard errors clustered by employee",
               "same comparisons and the same estimate (every training month weighs by its size either way); "
