@@ -48,6 +48,9 @@ KEY_PACKAGES = (
     "pandera", "matplotlib", "seaborn", "papermill", "nbconvert", "nbclient", "ipykernel",
 )  # fmt: skip
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+#: Embedded images (base64 of a PNG in a page or a notebook): runs of the base64 alphabet this long carry
+#: no words, and scanning them would find any short id ("S5") in the noise of ``/S5+``.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{100,}")
 
 
 @dataclass
@@ -240,12 +243,14 @@ def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
 
     A last line of defence behind :meth:`analysis.report.ReportContext.table`. Ids made of
     digits only (``10023``) cannot be told apart from counts and amounts in a page, so they are
-    left to the table checks, which refuse identifier columns by name and by value.
+    left to the table checks, which refuse identifier columns by name and by value. Embedded
+    images are skipped: their base64 text holds every short id somewhere by chance.
     """
     ids = frozenset(i for i in ids if not i.isdigit())
     leaks: dict[str, list[str]] = {}
     for path in [*folder.glob("*.html"), *folder.glob("*.ipynb"), *folder.glob("tables/*.csv"), *folder.glob("progress/*.log")]:
-        found = sorted(set(_TOKEN.findall(path.read_text(encoding="utf-8", errors="replace"))) & ids)
+        text = _BASE64_RUN.sub(" ", path.read_text(encoding="utf-8", errors="replace"))
+        found = sorted(set(_TOKEN.findall(text)) & ids)
         if found:
             leaks[path.name] = found[:5]
     return leaks

@@ -122,6 +122,10 @@ def test_textbook_rung_is_diff_diffs_callaway_santanna_on_the_raw_panel(castle_r
     assert row["estimate"] == pytest.approx(ref.overall_att, rel=1e-10)
     assert row["se"] == pytest.approx(ref.overall_se, rel=1e-6)
     assert row["trainees"] == 21
+    # every state has the same hire date, so tenure cannot adjust anything: the recommended rung says "no controls"
+    ladder = pd.read_csv(castle_run / "02_training_attribution__CD_ladder.csv")
+    rec = ladder[ladder["recommended"]].iloc[0]
+    assert rec["rung"].startswith("Callaway-Sant'Anna, no controls (no control varies in these data)")
 
 
 def test_a_kpi_without_money_value_is_an_intangible_not_an_roi_of_zero(castle_run: Path) -> None:

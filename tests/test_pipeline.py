@@ -246,6 +246,22 @@ def test_leak_scan_finds_ids_but_not_numbers(tmp_path: Path) -> None:
     assert pipeline._leaked_ids(tmp_path, frozenset({"2000"})) == {}
 
 
+def test_leak_scan_skips_embedded_images_but_not_text_beside_them(tmp_path: Path) -> None:
+    """A short id ("S5": a state in the castle panel) occurs by chance in any plot's base64 and failed real runs."""
+    import base64
+
+    import numpy as np
+
+    noise = base64.b64encode(np.random.default_rng(0).bytes(3_000)).decode()
+    png = noise[:2000] + "+S5/" + noise[2000:]  # as base64 does by chance: "/S5+" reads as a token between separators
+    assert "S5" in pipeline._TOKEN.findall(png)
+    (tmp_path / "page.html").write_text(f'<img src="data:image/png;base64,{png}"><p>effect</p>', encoding="utf-8")
+    (tmp_path / "page.ipynb").write_text(json.dumps({"outputs": [{"data": {"image/png": png}}]}), encoding="utf-8")
+    assert pipeline._leaked_ids(tmp_path, frozenset({"S5"})) == {}
+    (tmp_path / "page.html").write_text(f'<img src="data:image/png;base64,{png}"><p>S5 gained most</p>', encoding="utf-8")
+    assert pipeline._leaked_ids(tmp_path, frozenset({"S5"})) == {"page.html": ["S5"]}
+
+
 def test_hash_inputs_covers_every_file(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.csv").write_bytes(b"x,y\n1,2\n")

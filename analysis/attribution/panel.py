@@ -575,6 +575,12 @@ def build_estimation_panel(
     cov_frame = pd.DataFrame(index=units.index)
     names: list[str] = []
     tenure_names: list[str] = []
+    if "tenure" in wanted and long_all.groupby("period")[TENURE_COLUMN].nunique().max() <= 1:
+        notes.append(
+            "Tenure was left out of the controls: every employee has the same months since hire in every month "
+            "(one hire date for all), so it cannot adjust any comparison."
+        )
+        wanted = [c for c in wanted if c != "tenure"]
     if "tenure" in wanted:
         tenure_names = _tenure_curve_names(long_all[TENURE_COLUMN].to_numpy(float))
         names += tenure_names
