@@ -170,3 +170,31 @@ def test_every_notebook_runs_and_the_kpi_without_target_is_named(mpdta_run: Path
     gaps = kpi_gaps(load_dataset(mpdta_data))
     assert gaps.no_target == ["lemp"] and gaps.by_month.empty and gaps.by_person.empty
     assert "KPIs without a target (not analysed): lemp" in (mpdta_run.parent / "01_gap_analysis.html").read_text(encoding="utf-8")
+
+
+def test_cohorts_at_the_panels_edges_are_accounted_for_and_do_not_drag_others_out(tmp_path: Path) -> None:
+    """Six counties "trained" in the panel's first month and six after its last, beside mpdta's 191.
+
+    The first-month six have no month before training; pooled by the small-cohort rule with the 20
+    of the next month, they took those 20 out with them. The after-the-end six crashed the cohort
+    table (IndexError); they have no KPI month after training.
+    """
+    import warnings
+
+    from analysis.attribution import evaluate_program
+    from analysis.data import load_dataset
+
+    data = _write_hr_exports(tmp_path / "edge_hr")
+    never = pd.read_csv(MPDTA).drop_duplicates("countyreal").query("`first.treat` == 0")["countyreal"]
+    edge = pd.DataFrame({"county": [f"C{c}" for c in never.iloc[:12]], "policy": "MW", "state_of": "done",
+                         "from": ["2024-01-02"] * 6 + ["2024-07-02"] * 6, "to": ["2024-01-20"] * 6 + ["2024-07-20"] * 6})  # fmt: skip
+    pd.concat([pd.read_csv(data / "adoptions.csv"), edge]).to_csv(data / "adoptions.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = evaluate_program(load_dataset(data), "MW", n_boot=0, diagnostics=False, heterogeneity=False, robustness=False)
+    acc = ev.accounting.table.set_index(["group", "training_month"])
+    assert acc.loc[("all trainees", ""), ["trainees", "used", "set_aside"]].tolist() == [203, 191, 12]
+    assert acc.loc[("trainees", "2024-01"), "why"] == "6 no month before training in the panel"
+    assert acc.loc[("trainees", "2024-02"), ["trainees", "used"]].tolist() == [20, 20]
+    assert acc.loc[("trainees", "2024-07"), "why"] == "6 trained after the panel's last month (no KPI month after training)"
+    assert acc.loc[("comparison (never trained in the program)", ""), "trainees"] == 309 - 12

@@ -135,7 +135,9 @@ def account_trainees(ep: EstimationPanel, res: StaggeredDiDResults) -> Accountin
     for emp in tr.index[reason == ""]:
         key = str(emp)
         if key not in cohort_of.index or cohort_of[key] <= 0:
-            reason[emp] = "not in the estimation panel"
+            own = tr.at[emp, "cohort"] if "cohort" in tr.columns else np.nan
+            no_base = pd.notna(own) and int(own) >= 1 and comparison_period(grid, int(own), k) is None
+            reason[emp] = _no_base_words(k) if no_base else "not in the estimation panel"
             continue
         gg = int(cohort_of[key])
         seen = obs[key]

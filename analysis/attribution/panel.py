@@ -263,7 +263,9 @@ def _pool_small_cohorts(
         )
         n_pooled = 0
         for q, members in quarter.groupby(quarter):
-            in_q = sorted(int(g) for g in members.index)
+            # the panel's first month has no month before training: a pool counted from it would lose
+            # every trainee pooled into it, so it takes no part (its own trainees are set aside for that)
+            in_q = sorted(int(g) for g in members.index if int(g) > 1)
             small_q = [g for g in in_q if sizes[g] < min_cohort_size]
             if not small_q:
                 continue
@@ -461,6 +463,9 @@ def build_estimation_panel(
     trainees.loc[(trainees["set_aside"] == "") & (trainees["original_cohort"] < 1), "set_aside"] = (
         "trained before the panel's first month"
     )
+    trainees.loc[(trainees["set_aside"] == "") & (trainees["original_cohort"] > len(months)), "set_aside"] = (
+        "trained after the panel's last month (no KPI month after training)"
+    )
     trained = panel["cohort_month"].notna() if "cohort_month" in panel else panel["cohort"] > 0
     before = trained & (panel["cohort"] < 1)
     if before.any():
@@ -471,6 +476,15 @@ def build_estimation_panel(
         )
         panel = panel.loc[~before]
         trained = trained.loc[~before]
+    after = trained & (panel["cohort"] > len(months))
+    if after.any():
+        n = panel.loc[after, "employee_id"].nunique()
+        notes.append(
+            f"{n} employee(s) trained after the panel's last month have no KPI month after training and were "
+            "set aside (neither trainees of this estimate nor 'never trained' comparisons)."
+        )
+        panel = panel.loc[~after]
+        trained = trained.loc[~after]
     panel = panel.assign(cohort=np.where(trained, panel["cohort"], 0).astype(int))
 
     # ---- comparison group: never trained in this program nor in one on the same KPI --
