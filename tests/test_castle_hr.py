@@ -132,3 +132,10 @@ def test_a_kpi_without_money_value_is_an_intangible_not_an_roi_of_zero(castle_ru
     row = pd.read_csv(castle_run / "03_roi_budget__roi_by_program.csv").set_index("program_id").loc["CD"]
     assert row["status"] == "intangible" and row["cost_total"] == 50000.0 and row["participants"] == 21
     assert np.isnan(row["roi_pct_median"])
+
+
+def test_the_pooled_robustness_row_says_whom_it_leaves_out(castle_run: Path) -> None:
+    rob = pd.read_csv(castle_run / "02_training_attribution__CD_robustness.csv").set_index("variant")
+    row = rob.loc["Small training months pooled within their quarter, doubly robust (the rule for larger programs)"]
+    left_out = 21 - int(row["trainees_used"])
+    assert left_out > 0 and f"it leaves out {left_out} trainee(s) of small months with nothing to pool with" in row["note"]

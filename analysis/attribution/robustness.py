@@ -238,9 +238,11 @@ def _robustness(
                 res = fit_callaway_santanna(replace(pp, covariates=[c for c in prep.covariates if c in pp.frame.columns]),
                                             control=control, method="dr", anticipation=anticipation,  # type: ignore[arg-type]
                                             pscore_trim=PSCORE_TRIM)
+            aside = int(pooled_panel.trainees["set_aside"].str.startswith("small training month").sum())
             add(label, res, "this program's median training month has fewer trainees than the small-cohort threshold, so "
                 "the recommended estimate keeps every month as it is and adjusts by outcome regression; this row is "
-                "the rule for larger programs")
+                "the rule for larger programs"
+                + (f"; it leaves out {aside} trainee(s) of small months with nothing to pool with" if aside else ""))
         except (ValueError, np.linalg.LinAlgError) as exc:
             add(label, None, f"not estimable: {exc}")
     if other_anticipation is not None and other_anticipation != anticipation:
