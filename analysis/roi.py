@@ -245,11 +245,11 @@ class ROIResult:
             out = (f"{self.program_id}: no measurable effect on {kpi_words(self.kpi)} (the effect's 95% interval includes zero), "
                    f"so no benefit can be credited to it; it cost {cost} for {self.participants:,} participants.")  # fmt: skip
             if np.isfinite(lo) and np.isfinite(hi):
-                where = ("which includes -100%, the ROI of no effect at all" if lo <= -100 <= hi
-                         else "below -100%, the ROI of no effect: the measured months lean towards a harm the overall effect does not confirm"
+                where = ("includes -100%, the ROI of no effect" if lo <= -100 <= hi
+                         else "lies below -100% (the measured months lean towards a harm the overall effect does not confirm)"
                          if hi < -100
-                         else "above -100%, the ROI of no effect: the measured months lean towards a gain the overall effect does not confirm")  # fmt: skip
-                out += f" The ROI table shows its {self.level:.0%} interval over the bootstrap draws, {lo:+.0f}% to {hi:+.0f}%, {where}."
+                         else "lies above -100% (the measured months lean towards a gain the overall effect does not confirm)")  # fmt: skip
+                out += f" Its {self.level:.0%} ROI interval in the table, {lo:+.0f}% to {hi:+.0f}%, {where}."
             return out
         core = (f"{self.program_id}: ROI {self.median():+.0f}% (90% interval {lo:+.0f}% to {hi:+.0f}%, "
                 f"P(ROI > 0) = {self.p_positive:.0%}) on a fully loaded cost of {cost}")  # fmt: skip

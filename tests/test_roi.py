@@ -241,9 +241,9 @@ def test_sample_statuses(sample_roi) -> None:
 
 
 @pytest.mark.parametrize(("lo", "hi", "clause"), [
-    (-230.0, -60.0, "which includes -100%"),
-    (-230.0, -120.0, "below -100%"),
-    (-80.0, 20.0, "above -100%"),
+    (-230.0, -60.0, "includes -100%, the ROI of no effect"),
+    (-230.0, -120.0, "lies below -100%"),
+    (-80.0, 20.0, "lies above -100%"),
 ])  # fmt: skip
 def test_no_effect_sentence_states_the_roi_interval_shown_beside_it(lo: float, hi: float, clause: str) -> None:
     """'No benefit can be credited' sits beside a table with an ROI interval: the sentence says where that interval lies."""
