@@ -1301,9 +1301,10 @@ class StaggeredDiDResults:
             "estimator": "Callaway & Sant'Anna (2021), diff_diff",
             "outcome": self.outcome,
             "control": {"never": "never treated", "not_yet": "never + not yet treated"}[self.control],
+            # without covariates the three methods are one estimator: say that, not the method's name
             "method": {"dr": "doubly robust", "ipw": "inverse probability weighting", "reg": "outcome regression"}[
                 self.method
-            ],
+            ] if self.covariates else "no covariate adjustment",
             "covariates": ", ".join(self.covariates) if self.covariates else "none",
             "anticipation": self.anticipation,
             "cluster": self.cluster or self.unit,

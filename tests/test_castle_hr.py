@@ -126,6 +126,8 @@ def test_textbook_rung_is_diff_diffs_callaway_santanna_on_the_raw_panel(castle_r
     ladder = pd.read_csv(castle_run / "02_training_attribution__CD_ladder.csv")
     rec = ladder[ladder["recommended"]].iloc[0]
     assert rec["rung"].startswith("Callaway-Sant'Anna, no controls (no control varies in these data)")
+    page = (castle_run.parent / "02_training_attribution.html").read_text(encoding="utf-8")
+    assert "staggered difference-in-differences (no covariate adjustment)" in page and "controls: none" in page
 
 
 def test_a_kpi_without_money_value_is_an_intangible_not_an_roi_of_zero(castle_run: Path) -> None:
