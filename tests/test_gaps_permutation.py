@@ -1,4 +1,4 @@
-"""The drivers' permutation importance and ROC AUC are scikit-learn's, to the last bit."""
+"""The drivers' permutation importance, ROC AUC and logistic inner-CV scores are scikit-learn's, to the last bit."""
 
 from __future__ import annotations
 
@@ -66,6 +66,16 @@ def test_roc_auc_with_ties_is_sklearns(fitted):
     assert len(np.unique(score)) < len(score)  # the trees tie: the case where the curve's corners matter
     for s in (score, np.round(score, 1), models["logit"].decision_function(X)):
         assert _roc_auc(y, s) == roc_auc_score(y, s)
+
+
+def test_logistic_inner_cv_scores_are_sklearns():
+    X, y = _problem(200, 8)
+    kit = _models(NUM, CAT, seed=5)["logit"].fit(X, y)
+    ref = _models(NUM, CAT, seed=5)["logit"].set_params(model__scoring="roc_auc").fit(X, y)
+    assert kit.named_steps["model"].scoring is not ref.named_steps["model"].scoring
+    assert (kit.named_steps["model"].scores_ == ref.named_steps["model"].scores_).all()
+    assert kit.named_steps["model"].C_ == ref.named_steps["model"].C_
+    assert (kit.decision_function(X) == ref.decision_function(X)).all()
 
 
 def test_roc_auc_one_class_is_nan():

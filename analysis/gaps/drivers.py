@@ -194,7 +194,7 @@ def _models(num: list[str], cat: list[str], seed: int) -> dict[str, Any]:
     tree = ColumnTransformer([("num", "passthrough", num),
                               *([("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan), cat)] if cat else [])])
     return {
-        "logit": Pipeline([("prep", lin), ("model", LogisticRegressionCV(Cs=8, cv=3, scoring="roc_auc", max_iter=2000, l1_ratios=(0.0,), use_legacy_attributes=False))]),
+        "logit": Pipeline([("prep", lin), ("model", LogisticRegressionCV(Cs=8, cv=3, scoring=_auc_scorer, max_iter=2000, l1_ratios=(0.0,), use_legacy_attributes=False))]),
         "gbm": Pipeline([("prep", tree), ("model", HistGradientBoostingClassifier(
             max_depth=3, learning_rate=0.05, max_iter=150, min_samples_leaf=20, random_state=seed,
             categorical_features=list(range(len(num), len(num) + len(cat))) if cat else None))]),
@@ -237,6 +237,16 @@ def _roc_auc(y: np.ndarray, score: np.ndarray) -> float:
         tp, fp = tp[corner], fp[corner]
     tp, fp = np.append(0.0, tp), np.append(0.0, fp)
     return float(trapezoid(tp / tp[-1], fp / fp[-1]))
+
+
+def _auc_scorer(model: Any, X: Any, y: np.ndarray) -> float:
+    """Scorer ``"roc_auc"`` of a fitted binary classifier, with :func:`_roc_auc` (the same float, fewer checks).
+
+    scikit-learn's ``"roc_auc"`` scores ``decision_function`` against ``y`` with the second of
+    ``model.classes_`` positive; :class:`~sklearn.linear_model.LogisticRegressionCV` calls it
+    for each fold and penalty of its inner cross-validation.
+    """
+    return _roc_auc(np.asarray(y) == model.classes_[-1], model.decision_function(X))
 
 
 def _permutation_importance(model: Any, X: pd.DataFrame, y: np.ndarray, *, n_repeats: int, random_state: int) -> np.ndarray:
