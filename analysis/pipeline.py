@@ -157,15 +157,93 @@ class ThisInterpreterKernelManager(KernelManager):
 KERNEL_START_TIMEOUT = 300
 
 
+class _PrestartedKernel(ThisInterpreterKernelManager):
+    """A notebook's kernel started, and its imports done, while the notebooks it depends on still run.
+
+    nbclient leaves open the client it makes of a kernel manager it was handed, so this one
+    remembers its clients for :meth:`stop` to close.
+    """
+
+    def start_and_import(self, cwd: str, imports: str) -> None:
+        """Start the kernel in ``cwd`` and run ``imports`` in it, silently and in a namespace of their own.
+
+        The notebook's cells then find the modules imported; its namespace, outputs and execution
+        counts are as if it had started cold (an import that fails here fails again in its cell).
+        """
+        self.start_kernel(cwd=cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])  # nbclient's own arguments
+        kc = self.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
+        if imports:
+            kc.execute_interactive(f"exec(compile({imports!r}, '<imports>', 'exec'), {{}})", silent=True, store_history=False,
+                                   timeout=KERNEL_START_TIMEOUT)  # fmt: skip
+
+    def client(self, **kwargs: Any) -> Any:
+        kc = super().client(**kwargs)
+        self.__dict__.setdefault("_made_clients", []).append(kc)
+        return kc
+
+    def stop(self) -> None:
+        """Shut the kernel down now and close every client made of it."""
+        try:
+            if self.has_kernel:
+                self.shutdown_kernel(now=True)
+        finally:
+            for kc in self.__dict__.pop("_made_clients", []):
+                kc.stop_channels()
+
+
+def notebook_imports(path: Path) -> str:
+    """The top-level import statements of a notebook's code cells, its parameters cell aside.
+
+    Parameters
+    ----------
+    path : Path
+        The notebook file.
+
+    Returns
+    -------
+    str
+        One statement per line, each once, in the order written (cells with IPython magics are
+        skipped).
+    """
+    import ast
+
+    lines: list[str] = []
+    for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+        if cell.get("cell_type") != "code" or "parameters" in (cell.get("metadata") or {}).get("tags", []):
+            continue
+        try:
+            tree = ast.parse("".join(cell.get("source", "")))
+        except SyntaxError:
+            continue
+        lines += [ast.unparse(node) for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    return "\n".join(dict.fromkeys(lines))
+
+
+def _wait_for_gate(gate: str) -> bool:
+    """Block until the run opens the gate (``<gate>.go``: True) or closes it (``<gate>.stop``: False)."""
+    while True:
+        if os.path.exists(f"{gate}.go"):
+            return True
+        if os.path.exists(f"{gate}.stop"):
+            return False
+        time.sleep(0.02)
+
+
 def _execute(
     src: str, dst: str, parameters: dict[str, Any], cwd: str, html: str, run_label: str, progress: str | None = None,
+    gate: str | None = None,
 ) -> tuple[float, str | None, bool]:  # fmt: skip
     """Execute one notebook with Papermill and render its page (in a worker process).
 
     ``progress`` is the notebook's progress file: the kernel inherits this worker's environment,
     so ``TIK_PROGRESS_FILE`` set here is where :func:`analysis.progress.report_progress` writes.
-    Returns the wall time of both steps in seconds, the error text (None when the notebook ran
-    through) and whether the page was written.
+    With a ``gate``, the notebook waits for the notebooks it depends on: its kernel starts and
+    imports what the notebook imports at once, and its cells run when the run opens the gate
+    (nothing runs when the run closes it). Returns the wall time of both steps in seconds
+    (from the gate's opening), the error text (None when the notebook ran through) and whether
+    the page was written.
     """
     import logging
 
@@ -178,15 +256,34 @@ def _execute(
         os.environ[PROGRESS_ENV] = progress
     else:
         os.environ.pop(PROGRESS_ENV, None)
+    km: _PrestartedKernel | None = None
+    if gate is not None:
+        try:
+            km = _PrestartedKernel(kernel_name="python3")
+            km.start_and_import(cwd, notebook_imports(Path(src)))
+        except Exception:  # noqa: BLE001 - papermill starts the kernel itself, and reports what fails
+            if km is not None:
+                km.stop()
+            km = None
+        if not _wait_for_gate(gate):
+            if km is not None:
+                km.stop()
+            return 0.0, "skipped", False
     t0 = time.perf_counter()
     error = None
     try:
         pm.execute_notebook(
             src, dst, parameters=parameters, cwd=cwd, kernel_name="python3", progress_bar=False, log_output=False,
-            kernel_manager_class=ThisInterpreterKernelManager, start_timeout=KERNEL_START_TIMEOUT,
+            kernel_manager_class=ThisInterpreterKernelManager, start_timeout=KERNEL_START_TIMEOUT, km=km,
+            # the notebook has run through and written everything (tables, results, progress lines are closed files):
+            # a graceful shutdown only waited ~0.8 s per notebook for a kernel with nothing left to do
+            shutdown_kernel="immediate",
         )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run, never lost
         error = (str(exc).strip() or type(exc).__name__)[-4000:]
+    finally:
+        if km is not None:
+            km.stop()
     rendered = False
     if Path(dst).exists():
         try:
@@ -298,9 +395,11 @@ def _execute_all(
 
     A notebook starts once every notebook it depends on (``metadata.kit.depends_on``, among the
     notebooks of this run) has run through; a dependency outside the run is the notebook's own
-    business (:func:`analysis.upstream.load_upstream` finds or computes it). When a dependency
-    failed or was skipped, the notebook is ``skipped`` with the reason on its page and in
-    ``run.json``; notebooks caught in a dependency cycle are skipped too.
+    business (:func:`analysis.upstream.load_upstream` finds or computes it). Its kernel starts,
+    and imports what it imports, as soon as every notebook it depends on has started, so that
+    only its own cells are left to wait for (``jobs`` counts the notebooks whose cells run). When
+    a dependency failed or was skipped, the notebook is ``skipped`` with the reason on its page
+    and in ``run.json``; notebooks caught in a dependency cycle are skipped too.
     """
     heartbeat = 30.0
     names = {nb.stem for nb in notebooks}
@@ -318,56 +417,97 @@ def _execute_all(
     # of the notebooks ready together, those that others wait for start first (02, on which 03 and 04 wait, before
     # 00 and 01): the run's longest chain starts at once instead of queueing behind a notebook nothing needs
     waiting.sort(key=lambda item: -len(_dependents(item.name, items)))
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    gates = Path(tempfile.mkdtemp(prefix="tik-gates-"))
+    warming: dict[str, Future] = {}  # submitted behind a closed gate
+    queued_said: set[str] = set()
+
+    def submit(item: NotebookRun, gate: str | None) -> Future:
+        nb = paths[item.name]
+        return pool.submit(
+            _execute, str(nb), str(folder / nb.name), injected[item.name], str(notebooks_dir),
+            str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
+            str(progress.path_for(nb.stem)) if progress is not None else None, gate,
+        )  # fmt: skip
+
+    # every notebook may hold a worker (those behind a gate wait in theirs). The workers are forked from this
+    # process: papermill and nbconvert (whose jsonschema builds a grammar at import, ~2 s) are imported once here
+    # instead of in each worker, and this process's objects are frozen out of the garbage collector, whose passes
+    # in a worker would otherwise write to (and so copy) every page they share with it.
+    import gc
+
+    import nbconvert  # noqa: F401
+    import papermill  # noqa: F401
+
+    gc.freeze()
+    with ProcessPoolExecutor(max_workers=max(1, jobs, len(items))) as pool:
         pending: dict[Future, NotebookRun] = {}
-        while waiting or pending:
-            for item in list(waiting):
-                deps = [d for d in item.depends_on if d in names]
-                broken = [d for d in deps if by_name[d].status in ("failed", "skipped")]
-                if broken:
-                    what = ", ".join(f"{d} ({by_name[d].status})" for d in broken)
-                    item.status, item.error = "skipped", f"skipped: it depends on {what}, so its inputs do not exist in this run"
-                elif all(by_name[d].status == "ok" for d in deps):
-                    nb = paths[item.name]
-                    future = pool.submit(
-                        _execute, str(nb), str(folder / nb.name), injected[item.name], str(notebooks_dir),
-                        str(folder / f"{nb.stem}.html"), f"{folder.name} · {nb.stem}",
-                        str(progress.path_for(nb.stem)) if progress is not None else None,
-                    )  # fmt: skip
-                    verb = "start " if len(pending) < max(1, jobs) else "queued"  # the pool starts queued ones as workers free up
-                    pending[future] = item
-                    item.status = "running"
-                    after = f" (after {', '.join(deps)})" if deps else ""
-                    say(f"  [{time.perf_counter() - t_run:5.0f} s] {verb} {item.name}{after}")
-                else:
+        try:
+            while waiting or pending:
+                for item in list(waiting):
+                    deps = [d for d in item.depends_on if d in names]
+                    broken = [d for d in deps if by_name[d].status in ("failed", "skipped")]
+                    running = sum(i.status == "running" for i in items)
+                    if broken:
+                        what = ", ".join(f"{d} ({by_name[d].status})" for d in broken)
+                        item.status, item.error = "skipped", f"skipped: it depends on {what}, so its inputs do not exist in this run"
+                        if item.name in warming:
+                            (gates / f"{item.name}.stop").touch()
+                            pending.pop(warming.pop(item.name), None)
+                    elif all(by_name[d].status == "ok" for d in deps):
+                        if running >= max(1, jobs):
+                            if item.name not in queued_said:
+                                queued_said.add(item.name)
+                                say(f"  [{time.perf_counter() - t_run:5.0f} s] queued {item.name}")
+                            continue
+                        if item.name in warming:
+                            warming.pop(item.name)
+                            (gates / f"{item.name}.go").touch()
+                        else:
+                            pending[submit(item, None)] = item
+                        item.status = "running"
+                        after = f" (after {', '.join(deps)})" if deps else ""
+                        say(f"  [{time.perf_counter() - t_run:5.0f} s] start  {item.name}{after}")
+                    else:
+                        if item.name not in warming and deps and all(by_name[d].status in ("running", "ok") or d in warming for d in deps):
+                            future = submit(item, str(gates / item.name))
+                            warming[item.name] = future
+                            pending[future] = item
+                        continue
+                    waiting.remove(item)
+                if not pending:
+                    for item in waiting:  # nothing runs and nothing can start: a dependency cycle
+                        item.status = "skipped"
+                        item.error = "skipped: circular dependency among " + ", ".join(sorted(i.name for i in waiting))
+                    waiting = []
+                for item in items:
+                    if item.status == "skipped" and item.html is None:
+                        _write_skipped_page(folder / f"{item.name}.html", item.name, item.error or "", f"{folder.name} · {item.name}")
+                        item.html = f"{item.name}.html"
+                        say(f"  [{time.perf_counter() - t_run:5.0f} s] {item.error.replace('skipped: ', 'skipped ' + item.name + ': ')}")
+                if not pending:
+                    break
+                done, _ = wait(pending, timeout=heartbeat, return_when=FIRST_COMPLETED)
+                elapsed = time.perf_counter() - t_run
+                if not done:
+                    busy = sorted(i.name for i in pending.values() if i.status == "running")
+                    say(f"  [{elapsed:5.0f} s] still running: {', '.join(busy)}")
                     continue
-                waiting.remove(item)
-            if not pending:
-                for item in waiting:  # nothing runs and nothing can start: a dependency cycle
-                    item.status = "skipped"
-                    item.error = "skipped: circular dependency among " + ", ".join(sorted(i.name for i in waiting))
-                waiting = []
-            for item in items:
-                if item.status == "skipped" and item.html is None:
-                    _write_skipped_page(folder / f"{item.name}.html", item.name, item.error or "", f"{folder.name} · {item.name}")
-                    item.html = f"{item.name}.html"
-                    say(f"  [{time.perf_counter() - t_run:5.0f} s] {item.error.replace('skipped: ', 'skipped ' + item.name + ': ')}")
-            if not pending:
-                break
-            done, _ = wait(pending, timeout=heartbeat, return_when=FIRST_COMPLETED)
-            elapsed = time.perf_counter() - t_run
-            if not done:
-                say(f"  [{elapsed:5.0f} s] still running: {', '.join(sorted(i.name for i in pending.values()))}")
-                continue
-            for future in done:
-                item = pending.pop(future)
-                try:
-                    item.seconds, item.error, rendered = future.result()
-                except Exception as exc:  # noqa: BLE001 - a worker that died is a failed notebook
-                    item.error, rendered = f"worker failed: {exc!r}", False
-                item.status = "ok" if item.error is None else "failed"
-                item.html = f"{item.name}.html" if rendered else None
-                say(f"  [{elapsed:5.0f} s] {item.status:<6} {item.name} ({item.seconds:.1f} s)" + (f"\n    {item.error.strip().splitlines()[-1]}" if item.error else ""))
+                for future in done:
+                    item = pending.pop(future)
+                    try:
+                        item.seconds, item.error, rendered = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a worker that died is a failed notebook
+                        item.error, rendered = f"worker failed: {exc!r}", False
+                    if item.name in warming:  # its worker died before the gate opened
+                        warming.pop(item.name)
+                        waiting.remove(item)
+                    item.status = "ok" if item.error is None else "failed"
+                    item.html = f"{item.name}.html" if rendered else None
+                    say(f"  [{elapsed:5.0f} s] {item.status:<6} {item.name} ({item.seconds:.1f} s)" + (f"\n    {item.error.strip().splitlines()[-1]}" if item.error else ""))
+        finally:
+            for name in warming:  # a run cut short: nothing may wait on a gate that never opens
+                (gates / f"{name}.stop").touch()
+    shutil.rmtree(gates, ignore_errors=True)  # once every worker has seen its gate
 
 
 def run(

@@ -328,6 +328,37 @@ def test_dependent_notebook_runs_after_its_dependency_and_independent_ones_side_
     assert {n["name"]: n["depends_on"] for n in record["notebooks"]} == {"03_after": ["05_first"], "04_alone": [], "05_first": []}
 
 
+def test_notebook_imports_are_its_top_level_import_statements(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os  # a parameter cell may import too", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("from pathlib import Path\nimport json, time\nx = 1\nif x:\n    import csv"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport glob"),  # IPython magics: not Python, skipped
+        nbformat.v4.new_code_cell("from pathlib import Path\nfrom math import (pi,\n    tau)"),
+    ])  # fmt: skip
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert pipeline.notebook_imports(tmp_path / "n.ipynb").splitlines() == [
+        "from pathlib import Path", "import json, time", "from math import pi, tau",
+    ]  # fmt: skip
+
+
+def test_dependent_notebook_imports_while_its_dependency_runs_and_its_cells_wait(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    # a module of the notebooks folder (the kernel's working directory) that records when it was imported
+    (nbdir / "stamp_import.py").write_text("import time\nfrom pathlib import Path\nPath('imported_at.txt').write_text(repr(time.time()))\n")
+    _stamp_notebook(nbdir, "01_first", sleep=6)
+    _stamp_notebook(nbdir, "02_after", depends_on=["01_first"], body="import stamp_import")
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False, jobs=2)
+    assert result.ok, result.error
+    first, after = _times(result.folder, "01_first"), _times(result.folder, "02_after")
+    imported = float((nbdir / "imported_at.txt").read_text())
+    assert imported < first[1], "the dependent notebook's imports waited for its dependency"
+    assert after[0] >= first[1], "the dependent notebook's cells ran before its dependency finished"
+    executed = nbformat.read(result.folder / "02_after.ipynb", as_version=4)
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), "the warm-up imports showed in the notebook's execution counts"
+
+
 def test_failed_dependency_skips_the_dependent_and_keeps_latest(tmp_path: Path, small_dataset: Path) -> None:
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
