@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.privacy import PrivacyError, assert_no_identifiers, escape, pseudonymize, suppress_small_groups
+from analysis.privacy import PrivacyError, assert_no_identifiers, escape, find_identifiers, pseudonymize, suppress_small_groups
 from analysis.report import ReportContext, fmt_money, fmt_number, fmt_pct
 
 
@@ -110,3 +110,26 @@ def test_bullets_escape_data_strings() -> None:
     html = bullets(["dept <script>alert(1)</script>", "b & c"])._repr_html_()
     assert html == "<ul><li>dept &lt;script&gt;alert(1)&lt;/script&gt;</li><li>b &amp; c</li></ul>"
     assert str(bullets([], empty="No warnings.")) == "No warnings."
+
+
+def _isin_reference(df: pd.DataFrame, known: set[str]) -> list[str]:
+    """The check as pandas' isin states it (the kit uses set membership of each distinct value instead)."""
+    cols = [c for c in df.columns if (pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object)
+            and df[c].astype("string").isin(known).any()]
+    return cols + (["(index)"] if df.index.astype(str).isin(known).any() else [])
+
+
+@given(
+    values=st.lists(st.one_of(st.sampled_from(["E1", "E22", "Sales", "nan", "3"]), st.none(), st.integers(0, 5)), min_size=1, max_size=8),
+    as_arrow=st.booleans(),
+    index_ids=st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_identifiers_by_value_match_pandas_isin(values: list, as_arrow: bool, index_ids: bool) -> None:
+    known = {"E1", "E22", "3"}
+    col = pd.Series(values, dtype=object)
+    if as_arrow:
+        col = col.map(lambda v: None if v is None else str(v)).astype("string")
+    index = [f"E{i}" if index_ids else f"row{i}" for i in range(len(values))]
+    df = pd.DataFrame({"who": col.to_numpy(), "n": range(len(values))}, index=index)
+    assert find_identifiers(df, known) == _isin_reference(df, known)
