@@ -19,19 +19,10 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis.report import MONTH_FORMAT, readable
+from analysis.report import MONTH_FORMAT, kpi_words, readable  # noqa: F401 - kpi_words: plots.kpi_words as before
 
 PALETTE = ["#1f5c99", "#e07b39", "#3a9a5b", "#8e5ea2", "#c4483e", "#6f6f6f"]
 TRUTH_COLOR = "#222222"
-
-
-def kpi_words(kpi: str, labels: Mapping[str, str] | None = None) -> str:
-    """A KPI's name inside a sentence or axis label: its display label, else the id made readable, lower case.
-
-    ``kpi_words("tickets_resolved") == "tickets resolved"``; ``kpi_words("ROI") == "ROI"``.
-    """
-    name = (labels or {}).get(kpi) or readable(kpi)
-    return name if name[:2].isupper() else name[:1].lower() + name[1:]
 
 
 def fit_title(text: str, width: int | Figure = 80) -> str:

@@ -189,7 +189,7 @@ def kpi_spread_finding(summary: pd.DataFrame, labels: Mapping[str, str] | None =
     shown = shown[shown["median"] != 0]
     if shown.empty:
         return "No KPI distribution can be shown (every group is below the minimum size)"
-    from analysis.plots import kpi_words
+    from analysis.report import kpi_words
 
     shown = shown.assign(kpi=shown["kpi"].map(lambda k: kpi_words(str(k), labels)))
     gaps = []

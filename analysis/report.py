@@ -162,6 +162,15 @@ def readable(identifier: Any) -> str:
     return " ".join([first, *words[1:]])
 
 
+def kpi_words(kpi: str, labels: Mapping[str, str] | None = None) -> str:
+    """A KPI's name inside a sentence or axis label: its display label, else the id made readable, lower case.
+
+    ``kpi_words("tickets_resolved") == "tickets resolved"``; ``kpi_words("ROI") == "ROI"``.
+    """
+    name = (labels or {}).get(kpi) or readable(kpi)
+    return name if name[:2].isupper() else name[:1].lower() + name[1:]
+
+
 def kpi_labels(definitions: pd.DataFrame | None) -> dict[str, str]:
     """Display name of every KPI: the optional ``label`` column of ``kpi_definitions``, else :func:`readable`."""
     if definitions is None or "kpi" not in definitions:

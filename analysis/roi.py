@@ -34,7 +34,7 @@ import pandas as pd
 
 from analysis.costs import CostTable
 from analysis.did import ResultSummary
-from analysis.plots import kpi_words
+from analysis.report import kpi_words
 from analysis.validation import DataValidationError
 
 __all__ = [

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -251,3 +251,13 @@ def test_worker_processes_give_the_in_process_results_and_report_progress(tmp_pa
     assert sum(line.endswith("attribution: program P02 (2/3) started") for line in lines) == 1
     assert sum(" attribution: program P02 (2/3) finished in " in line for line in lines) == 1
     assert sum(" attribution: program NOPE (3/3) not evaluated in " in line for line in lines) == 1
+
+
+def test_the_evaluation_workers_import_no_plotting_library() -> None:
+    # a spawned evaluation worker imports analysis.attribution.evaluation; matplotlib and seaborn cost it ~0.5 s of the
+    # ~2 s and it draws nothing (the notebook does)
+    import subprocess
+
+    code = "import sys, analysis.attribution.evaluation; print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

@@ -19,7 +19,7 @@ from analysis.diagnostics import MIN_EXTENSION_SHARE
 from analysis.attribution.small_programs import few_training_months_sentence, small_program_sentence
 from analysis.attribution.robustness import EXAM_BANDS
 from analysis.did import StaggeredDiDResults
-from analysis.plots import kpi_words
+from analysis.report import kpi_words
 
 if TYPE_CHECKING:
     from analysis.attribution.evaluation import ProgramEvaluation
