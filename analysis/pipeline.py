@@ -397,7 +397,10 @@ def _execute_all(
     notebooks of this run) has run through; a dependency outside the run is the notebook's own
     business (:func:`analysis.upstream.load_upstream` finds or computes it). Its kernel starts,
     and imports what it imports, as soon as every notebook it depends on has started, so that
-    only its own cells are left to wait for (``jobs`` counts the notebooks whose cells run). When
+    only its own cells are left to wait for (``jobs`` counts the notebooks whose cells run). A
+    notebook nothing waits for that had to queue for a slot waits on while a notebook others
+    wait for still runs: notebook 02's evaluation workers use both cores, and 00 beside them
+    only lengthened the run's longest chain (it now runs beside the short 03 -> 04). When
     a dependency failed or was skipped, the notebook is ``skipped`` with the reason on its page
     and in ``run.json``; notebooks caught in a dependency cycle are skipped too.
     """
@@ -416,7 +419,8 @@ def _execute_all(
         item.ipynb = paths[item.name].name
     # of the notebooks ready together, those that others wait for start first (02, on which 03 and 04 wait, before
     # 00 and 01): the run's longest chain starts at once instead of queueing behind a notebook nothing needs
-    waiting.sort(key=lambda item: -len(_dependents(item.name, items)))
+    dependents = {item.name: _dependents(item.name, items) for item in items}
+    waiting.sort(key=lambda item: -len(dependents[item.name]))
     gates = Path(tempfile.mkdtemp(prefix="tik-gates-"))
     warming: dict[str, Future] = {}  # submitted behind a closed gate
     queued_said: set[str] = set()
@@ -454,7 +458,11 @@ def _execute_all(
                             (gates / f"{item.name}.stop").touch()
                             pending.pop(warming.pop(item.name), None)
                     elif all(by_name[d].status == "ok" for d in deps):
-                        if running >= max(1, jobs):
+                        # a notebook nothing waits for, queued behind busy slots, lets a freed slot's CPU go to the
+                        # notebooks others wait for while any of them still runs (their chain is the run's length)
+                        held = item.name in queued_said and not dependents[item.name] and any(
+                            i.status == "running" and dependents[i.name] for i in items)
+                        if running >= max(1, jobs) or held:
                             if item.name not in queued_said:
                                 queued_said.add(item.name)
                                 say(f"  [{time.perf_counter() - t_run:5.0f} s] queued {item.name}")

@@ -359,6 +359,19 @@ def test_dependent_notebook_imports_while_its_dependency_runs_and_its_cells_wait
     assert counts == list(range(1, len(counts) + 1)), "the warm-up imports showed in the notebook's execution counts"
 
 
+def test_a_queued_notebook_nothing_waits_for_lets_the_chain_others_wait_for_finish_first(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    _stamp_notebook(nbdir, "01_short", sleep=1)
+    _stamp_notebook(nbdir, "02_long", sleep=6)
+    _stamp_notebook(nbdir, "03_needs_both", depends_on=["01_short", "02_long"])
+    _stamp_notebook(nbdir, "04_free")  # queued behind 01 and 02 (jobs=2); nothing waits for it
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False, jobs=2)
+    assert result.ok, result.error
+    short, long_, free = (_times(result.folder, n) for n in ("01_short", "02_long", "04_free"))
+    assert free[0] >= long_[1] > short[1], "the free notebook took 01's slot while 02, which 03 waits for, still ran"
+
+
 def test_failed_dependency_skips_the_dependent_and_keeps_latest(tmp_path: Path, small_dataset: Path) -> None:
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
