@@ -193,6 +193,22 @@ class _PrestartedKernel(ThisInterpreterKernelManager):
                 kc.stop_channels()
 
 
+def _prestart_kernel(cwd: str, notebook: Path) -> _PrestartedKernel | None:
+    """A started kernel that has imported what ``notebook`` imports, or None when it could not start.
+
+    On None, papermill starts the kernel itself and reports what fails.
+    """
+    km = None
+    try:
+        km = _PrestartedKernel(kernel_name="python3")
+        km.start_and_import(cwd, notebook_imports(notebook))
+    except Exception:  # noqa: BLE001
+        if km is not None:
+            km.stop()
+        return None
+    return km
+
+
 def notebook_imports(path: Path) -> str:
     """The top-level import statements of a notebook's code cells, its parameters cell aside.
 
@@ -256,31 +272,22 @@ def _execute(
         os.environ[PROGRESS_ENV] = progress
     else:
         os.environ.pop(PROGRESS_ENV, None)
-    km: _PrestartedKernel | None = None
-    if gate is not None:
-        try:
-            km = _PrestartedKernel(kernel_name="python3")
-            km.start_and_import(cwd, notebook_imports(Path(src)))
-        except Exception:  # noqa: BLE001 - papermill starts the kernel itself, and reports what fails
-            if km is not None:
-                km.stop()
-            km = None
-        if not _wait_for_gate(gate):
-            if km is not None:
-                km.stop()
-            return 0.0, "skipped", False
-    t0 = time.perf_counter()
+    km = _prestart_kernel(cwd, Path(src)) if gate is not None else None
     error = None
     try:
-        pm.execute_notebook(
-            src, dst, parameters=parameters, cwd=cwd, kernel_name="python3", progress_bar=False, log_output=False,
-            kernel_manager_class=ThisInterpreterKernelManager, start_timeout=KERNEL_START_TIMEOUT, km=km,
-            # the notebook has run through and written everything (tables, results, progress lines are closed files):
-            # a graceful shutdown only waited ~0.8 s per notebook for a kernel with nothing left to do
-            shutdown_kernel="immediate",
-        )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run, never lost
-        error = (str(exc).strip() or type(exc).__name__)[-4000:]
+        if gate is not None and not _wait_for_gate(gate):
+            return 0.0, "skipped", False
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(
+                src, dst, parameters=parameters, cwd=cwd, kernel_name="python3", progress_bar=False, log_output=False,
+                kernel_manager_class=ThisInterpreterKernelManager, start_timeout=KERNEL_START_TIMEOUT, km=km,
+                # the notebook has run through and written everything (tables, results, progress lines are closed
+                # files): a graceful shutdown only waited ~0.8 s per notebook for a kernel with nothing left to do
+                shutdown_kernel="immediate",
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run, never lost
+            error = (str(exc).strip() or type(exc).__name__)[-4000:]
     finally:
         if km is not None:
             km.stop()
