@@ -141,6 +141,21 @@ def test_speedup_targets_are_module_functions_of_staggered(name, needed):
     )
 
 
+def test_cholesky_targets_are_scipys_names_in_diff_diff_linalg():
+    """analysis/did_speedups.py swaps diff_diff.linalg's cho_factor / cho_solve (scipy's) during a kit fit."""
+    import scipy.linalg
+    from diff_diff import linalg
+
+    assert linalg.cho_factor is scipy.linalg.cho_factor and linalg.cho_solve is scipy.linalg.cho_solve, (
+        "diff_diff.linalg no longer imports scipy's cho_factor / cho_solve: analysis/did_speedups.py's stand-ins "
+        "may not apply"
+    )
+    source = inspect.getsource(linalg.solve_logit)
+    assert "cho_factor(gram)" in source and "cho_solve(chol," in source, (
+        "diff_diff.linalg.solve_logit no longer calls cho_factor / cho_solve by their module names"
+    )
+
+
 def test_cell_variance_is_survey_if_variance_with_a_groupby_on_psu():
     """did_speedups.cell_cluster_se hands compute_survey_if_variance a design whose psu is a pandas grouper."""
     from diff_diff import survey

@@ -157,3 +157,63 @@ def test_shared_regressions_compute_an_argument_they_cannot_key_on():
     assert memo.hits == 0 and memo.misses == 0  # neither stored nor looked up
     np.testing.assert_array_equal(beta, ref_beta)
     np.testing.assert_array_equal(p, ref_p)
+
+
+# --------------------------------------------------------------------------- #
+# Cholesky stand-ins: scipy's numbers and errors, bit for bit
+# --------------------------------------------------------------------------- #
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(1, 14), rows=st.integers(0, 40), seed=st.integers(0, 2**32 - 1), lower=st.booleans(),
+       scale=st.sampled_from([1e-8, 1.0, 1e6]), rhs=st.sampled_from([1, 2]))
+def test_cholesky_stand_ins_are_scipys_numbers(k, rows, seed, lower, scale, rhs):
+    import scipy.linalg
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(k + rows, k)) * scale
+    gram = x.T @ x + np.eye(k) * scale**2 * 1e-9
+    c_ref = scipy.linalg.cho_factor(gram, lower=lower)
+    c_kit = did_speedups.cho_factor(gram, lower=lower)
+    assert c_kit[1] == c_ref[1]
+    assert np.array_equal(c_kit[0], c_ref[0])
+    b = rng.normal(size=(k,) if rhs == 1 else (k, 3))
+    ref = scipy.linalg.cho_solve(c_ref, b)
+    kit = did_speedups.cho_solve(c_kit, b)
+    assert kit.shape == ref.shape and np.array_equal(kit, ref)
+    assert not np.shares_memory(kit, b)  # b is never overwritten, as scipy's default
+
+
+def test_cholesky_stand_ins_raise_scipys_errors():
+    import scipy.linalg
+
+    not_pd = np.array([[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(scipy.linalg.LinAlgError, match="2-th leading minor"):
+        did_speedups.cho_factor(not_pd)
+    with pytest.raises(scipy.linalg.LinAlgError, match="2-th leading minor"):
+        scipy.linalg.cho_factor(not_pd)
+    for bad in (np.array([[1.0, np.nan], [np.nan, 1.0]]), np.ones((2, 3))):
+        with pytest.raises(ValueError):
+            did_speedups.cho_factor(bad)
+    c = did_speedups.cho_factor(np.eye(2))
+    with pytest.raises(ValueError):
+        did_speedups.cho_solve(c, np.array([1.0, np.inf]))
+    with pytest.raises(ValueError):
+        did_speedups.cho_solve(c, np.ones(3))
+    # other dtypes go to scipy: same result
+    g32 = np.eye(3, dtype=np.float32) * 4
+    assert np.array_equal(did_speedups.cho_factor(g32)[0], scipy.linalg.cho_factor(g32)[0])
+
+
+def test_cholesky_stand_ins_are_in_only_during_a_kit_fit():
+    import scipy.linalg
+    from diff_diff import linalg
+
+    with did_speedups.installed():
+        assert linalg.cho_factor is did_speedups.cho_factor and linalg.cho_solve is did_speedups.cho_solve
+        with did_speedups.installed():  # re-entrant
+            pass
+        assert linalg.cho_factor is did_speedups.cho_factor
+    assert linalg.cho_factor is scipy.linalg.cho_factor and linalg.cho_solve is scipy.linalg.cho_solve
