@@ -35,6 +35,7 @@ from analysis.did import (
     StaggeredDiDResults,
     fit_callaway_santanna,
 )
+from analysis.report import fmt_estimate
 
 __all__ = [
     "DipCheck",
@@ -402,12 +403,13 @@ def placebo_fake_dates(
     if lo <= 0 <= hi:
         verdict = (
             f"Placebo passed: pretending training happened {shift} months earlier shows no effect "
-            f"({_fmt(agg.att)}, 95% CI {_fmt(lo)} to {_fmt(hi)})."
+            f"({fmt_estimate(agg.att, agg.se)}, 95% CI {fmt_estimate(lo, agg.se)} to {fmt_estimate(hi, agg.se)})."
         )
     else:
         verdict = (
             f"Placebo failed: with training dates moved {shift} months earlier the method still finds "
-            f"an 'effect' of {_fmt(agg.att)} (95% CI {_fmt(lo)} to {_fmt(hi)}) where there can be none; "
+            f"an 'effect' of {fmt_estimate(agg.att, agg.se)} (95% CI {fmt_estimate(lo, agg.se)} to "
+            f"{fmt_estimate(hi, agg.se)}) where there can be none; "
             "trainees and the comparison group differ in ways the controls do not capture."
         )
     return PlaceboCheck(shift, agg.att, agg.se, (lo, hi), agg.n_treated, verdict)

@@ -312,11 +312,15 @@ def _is_bool_column(col: pd.Series) -> bool:
     return False
 
 
+#: Column names holding p-values (adjusted ones included): shown as ``0.94`` or ``<0.001``.
+P_VALUE_COLUMNS = frozenset({"p_value", "pvalue", "p", "p_holm"})
+
+
 def column_kind(name: str, col: pd.Series, *, has_se: bool = False) -> str:
     """The format kind of a column, from its type and name.
 
     Booleans -> ``bool``; datetimes on the first of a month, or ``*month`` text like ``2024-04`` ->
-    ``month``, other datetimes -> ``date``; ``p_value`` -> ``p``; with an SE column in the table,
+    ``month``, other datetimes -> ``date``; ``p_value`` and the other :data:`P_VALUE_COLUMNS` -> ``p``; with an SE column in the table,
     :data:`ESTIMATE_COLUMNS` -> ``estimate`` and :data:`SE_COLUMNS` -> ``se``; money-like names
     (cost, benefit, budget ...) -> ``money``; ``share`` names -> ``share``; ``*_pct`` -> ``percent``;
     whole numbers -> ``int``; other numbers -> ``number``; anything else -> ``text``.
@@ -333,7 +337,7 @@ def column_kind(name: str, col: pd.Series, *, has_se: bool = False) -> str:
         if _MONTH_NAME.search(name) and len(values) and values.str.match(_MONTH_TEXT).all():
             return "month"
         return "text"
-    if name in ("p_value", "pvalue", "p") or name.startswith("p_value"):
+    if name in P_VALUE_COLUMNS or name.startswith("p_value"):
         return "p"
     if has_se and name in SE_COLUMNS:
         return "se"

@@ -336,6 +336,11 @@ def test_placebo_passes_on_clean_data_and_fails_on_unhandled_dip(clean):
     ok = placebo_fake_dates(prep, shift=2)
     assert ok.n_treated > 0 and ok.passed and "passed" in ok.verdict
     assert ok.ci[0] <= 0 <= ok.ci[1] and abs(ok.att) < Z999 * ok.se
+    # the sentence quotes its numbers to the precision the standard error supports, as every table does
+    from analysis.report import fmt_estimate
+
+    quoted = f"({fmt_estimate(ok.att, ok.se)}, 95% CI {fmt_estimate(ok.ci[0], ok.se)} to {fmt_estimate(ok.ci[1], ok.se)})"
+    assert quoted in ok.verdict
     dipped, _ = make_panel(seed=9, dip=3.0)
     prep_d = prepare_did_panel(dipped, "y", "unit", "t", "g")
     bad = placebo_fake_dates(prep_d, shift=2, anticipation=0)

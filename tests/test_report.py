@@ -169,6 +169,10 @@ def test_column_kind_inference() -> None:
     assert column_kind("att", pd.Series([1.0])) == "number"
     assert column_kind("error_rate", pd.Series([2.5])) == "number", "a KPI called *_rate is not a share"
     assert column_kind("recommended", pd.Series([True, None], dtype=object)) == "bool"
+    # adjusted p-values too: the subgroup table showed 0.0000000000000152 beside "<0.001" elsewhere
+    assert column_kind("p_holm", pd.Series([1.52e-14])) == "p"
+    shown = format_table(pd.DataFrame({"p_holm": [1.52e-14, 0.0096, 1.0]})).display
+    assert shown.iloc[:, 0].tolist() == ["<0.001", "0.010", "1.00"]
 
 
 @given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), st.floats(min_value=1e-6, max_value=1e6))

@@ -394,3 +394,19 @@ def test_competency_change_by_months_after_training(tiny) -> None:
     assert np.isnan(c.loc[6, "change_vs_comparison"])
     t = transfer_layer(None, None, competency=competency_change_by_months(tiny, min_group_size=1)).set_index(["months_after", "measure"])
     assert t.loc[(3, "competency_change_vs_comparison"), "value"] == pytest.approx(0.5)
+
+
+def test_kpi_values_never_show_a_negative_zero():
+    """A -0.004 effect was shown as "-0.00 errors per 100 orders" beside page 02's -0.004."""
+    from analysis.scorecard.signals import format_value
+
+    unit = "errors per 100 orders"
+    assert format_value(-0.004, unit) == "-0.004 errors per 100 orders"
+    assert format_value(0.0042, unit, bare=True) == "0.004"
+    assert format_value(-0.0, unit) == "0.00 errors per 100 orders"
+    assert format_value(-0.10, unit) == "-0.10 errors per 100 orders"
+    assert format_value(12.34, unit) == "12.3 errors per 100 orders"
+    assert format_value(-1234.5, "CNY") == "-¥1,234"
+    for v in (-0.0049, -0.0004, 0.003, -0.02):
+        shown = float(format_value(v, unit, bare=True))
+        assert shown != 0 and (shown < 0) == (v < 0)

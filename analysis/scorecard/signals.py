@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.report import fmt_sig
 from analysis.scorecard.balanced import ScorecardResult
 from analysis.scorecard.kirkpatrick import NOT_MEASURED
 from analysis.scorecard.library import PERSPECTIVE_LABELS
@@ -36,7 +37,14 @@ def format_value(value: float, unit: str, *, bare: bool = False) -> str:
     suffix = "" if bare else f" {unit}"
     if abs(value) >= 1000:
         return f"{value:,.0f}{suffix}".rstrip()
-    return (f"{value:,.1f}{suffix}" if abs(value) >= 10 else f"{value:,.2f}{suffix}").rstrip()
+    if abs(value) >= 10:
+        return f"{value:,.1f}{suffix}".rstrip()
+    if value == 0:
+        value = 0.0  # no "-0.00"
+    elif round(value, 2) == 0:
+        # -0.004 is not "-0.00": one significant digit, as the attribution page shows it
+        return f"{fmt_sig(value, 1)}{suffix}".rstrip()
+    return f"{value:,.2f}{suffix}".rstrip()
 
 
 @dataclass
