@@ -141,3 +141,12 @@ def test_the_pooled_robustness_row_says_whom_it_leaves_out(castle_run: Path) -> 
     row = rob.loc["Small training months pooled within their quarter, doubly robust (the rule for larger programs)"]
     left_out = 21 - int(row["trainees_used"])
     assert left_out > 0 and f"it leaves out {left_out} trainee(s) of small months with nothing to pool with" in row["note"]
+
+
+def test_every_page_shows_formatted_numbers(castle_run: Path) -> None:
+    from tests.pages import unformatted_numbers, visible_text
+
+    pages = sorted(castle_run.parent.glob("*.html"))
+    assert pages
+    found = {p.name: unformatted_numbers(visible_text(p.read_text(encoding="utf-8"))) for p in pages}
+    assert {k: v for k, v in found.items() if v} == {}

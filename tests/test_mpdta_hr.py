@@ -198,3 +198,12 @@ def test_cohorts_at_the_panels_edges_are_accounted_for_and_do_not_drag_others_ou
     assert acc.loc[("trainees", "2024-02"), ["trainees", "used"]].tolist() == [20, 20]
     assert acc.loc[("trainees", "2024-07"), "why"] == "6 trained after the panel's last month (no KPI month after training)"
     assert acc.loc[("comparison (never trained in the program)", ""), "trainees"] == 309 - 12
+
+
+def test_every_page_shows_formatted_numbers(mpdta_run: Path) -> None:
+    from tests.pages import unformatted_numbers, visible_text
+
+    pages = sorted(mpdta_run.parent.glob("*.html"))
+    assert pages
+    found = {p.name: unformatted_numbers(visible_text(p.read_text(encoding="utf-8"))) for p in pages}
+    assert {k: v for k, v in found.items() if v} == {}

@@ -1,0 +1,45 @@
+"""Every number a page shows went through the kit's formats (analysis.report): no long zeros, -0.00, nan or 1e-05.
+
+The scan (tests/pages.py) runs over the committed notebooks (the sample's pages as committed) and every page of
+the shared small pipeline run; tests/test_mpdta_hr.py and tests/test_castle_hr.py run it on the public panels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.pages import notebook_output_text, unformatted_numbers, visible_text
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["p-value 0.0000000000000152", "effect -0.00 errors per 100 orders", "SE nan", "p = 1e-05", "cost 1234567 CNY",
+     "bound -inf", "-0 tickets"],
+)
+def test_the_scan_finds_what_no_format_writes(text: str) -> None:
+    assert unformatted_numbers(text), text
+
+
+def test_the_scan_passes_what_the_formats_write() -> None:
+    text = visible_text(
+        "<p>p-value <0.001, 0.001, 0.053; effect -0.004 (95% CI -0.051 to 0.046); ¥1,234,567; 12,345 people; "
+        "months 2024-04 to 2025-06; 0.0562 and -0.000999; ROI -130% to -67%; run 2026-12-03_152014_sample</p>"
+        "<img src='data:image/png;base64,AAAA0000012345'>"
+    )
+    assert unformatted_numbers(text) == []
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_committed_pages_show_formatted_numbers(notebook: Path) -> None:
+    assert unformatted_numbers(notebook_output_text(notebook)) == []
+
+
+def test_every_page_of_a_run_shows_formatted_numbers(sample_run) -> None:
+    pages = sorted(Path(sample_run.result.folder).glob("*.html"))
+    assert len(pages) >= 6  # the five notebooks and the run summary
+    found = {p.name: unformatted_numbers(visible_text(p.read_text(encoding="utf-8"))) for p in pages}
+    assert {k: v for k, v in found.items() if v} == {}
