@@ -145,12 +145,12 @@ def pretrend_test(res: StaggeredDiDResults, *, exclude: Sequence[int] = ()) -> P
     if p < 0.05:
         verdict = (
             f"Trainees and the comparison group were already drifting apart before training "
-            f"(joint test of {k} pre-training months, p = {p:.3f}); read the estimate with caution."
+            f"(joint test of {k} pre-training month{'s' if k != 1 else ''}, p = {p:.3f}); read the estimate with caution."
         )
     else:
         verdict = (
             f"Before training, trainees' KPI moved in step with the comparison group "
-            f"(joint test of {k} pre-training months, p = {p:.2f})."
+            f"(joint test of {k} pre-training month{'s' if k != 1 else ''}, p = {p:.2f})."
         )
     return PretrendTest(stat, k, p, times, cov_label, verdict)
 
@@ -673,7 +673,11 @@ def honest_did_breakdown(
     est = float(sens.original_estimate)
     direction = "positive" if est > 0 else "negative"
     n_months = int(min(horizon, sum(1 for e in post if e >= 0)))
-    target = f"The average effect over the first {n_months} months after training"
+    target = (
+        "The effect in the month of training"
+        if n_months == 1
+        else f"The average effect over the first {n_months} months after training"
+    )
     if breakdown is None:
         verdict = (
             f"{target} stays {direction} even if violations of parallel trends after "

@@ -228,6 +228,9 @@ def test_event_study_sentence_states_the_months_the_chart_draws(sample_report, p
     words = [f"month {r[0]}" if len(r) == 1 else f"month {r[0]} to month {r[-1]}" for r in runs]
     expected = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
     assert f"excludes zero from {expected};" in sentence
+    lo, hi = ev.overall.conf_int(0.95)
+    # a month standing out beside a headline that does not: the sentence names the two tests
+    assert ("(the headline, a different test) is not distinguishable from zero" in sentence) == (lo <= 0 <= hi)
 
 
 def test_worker_processes_give_the_in_process_results_and_report_progress(tmp_path: Path, monkeypatch) -> None:

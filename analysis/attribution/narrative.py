@@ -299,7 +299,8 @@ def event_verdict(ev: ProgramEvaluation, min_cohorts: int = 3) -> str:
     if k:
         parts.append(f"Effects are measured against the KPI {k + 1} months before training, before the pre-training slump.")
     post = post_all[post_all["n_cohorts"] >= min_cohorts] if "n_cohorts" in post_all else post_all
-    if post.empty:
+    few = post.empty  # no month after training rests on min_cohorts training months: say so, never "at least"
+    if few:
         post = post_all
     peak = post.loc[post["att"].abs().idxmax()]
     lo, hi = ev.overall.conf_int(0.95)
@@ -314,15 +315,23 @@ def event_verdict(ev: ProgramEvaluation, min_cohorts: int = 3) -> str:
         )
         parts.append(text)
     else:
+        on = "the largest effect is" if few else f"the largest effect measured on at least {min_cohorts} training months is"
         parts.append(
             f"Month by month (event study; {band}): the band excludes zero from {_months_words(_runs(months))}; "
-            f"the largest effect measured on at least {min_cohorts} training months is "
-            f"{_fmt_value(peak['att'], ev.unit)} in month {int(peak['event_time'])}."
+            f"{on} {_fmt_value(peak['att'], ev.unit)} in month {int(peak['event_time'])}"
+            + (
+                "; the average over all months after training (the headline, a different test) is not "
+                "distinguishable from zero."
+                if not overall_sig
+                else "."
+            )
         )
         last = post.iloc[-1]
         if abs(last["att"]) < 0.6 * abs(peak["att"]) and int(last["event_time"]) > int(peak["event_time"]):
             parts.append(f"The effect fades: {_fmt_value(last['att'], ev.unit)} by month {int(last['event_time'])}.")
-    if len(post) < len(post_all):
+    if few:
+        parts.append(f"Every month after training rests on fewer than {min_cohorts} training months, so the bands are wide.")
+    elif len(post) < len(post_all):
         parts.append(
             f"Months after {int(post['event_time'].max())} rest on fewer than {min_cohorts} training "
             "months and carry wide bands."
