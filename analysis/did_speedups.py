@@ -50,6 +50,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 __all__ = ["cell_cluster_se", "cho_factor", "cho_solve", "installed", "shared_regressions"]
 
@@ -199,10 +201,6 @@ def cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False, check_fin
     the same LAPACK routine with the same arguments scipy would (so the factor is the same
     numbers) and raises the same errors; any other input goes to scipy's own function.
     """
-    import scipy.linalg
-    from scipy.linalg import LinAlgError
-    from scipy.linalg.lapack import dpotrf
-
     if (
         type(a) is not np.ndarray
         or a.dtype != np.float64
@@ -214,7 +212,7 @@ def cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False, check_fin
         return scipy.linalg.cho_factor(a, lower=lower, overwrite_a=overwrite_a, check_finite=check_finite)
     c, info = dpotrf(a, lower=lower, overwrite_a=overwrite_a, clean=False)
     if info > 0:
-        raise LinAlgError(f"{info}-th leading minor of the array is not positive definite")
+        raise scipy.linalg.LinAlgError(f"{info}-th leading minor of the array is not positive definite")
     if info < 0:
         raise ValueError(f'LAPACK reported an illegal value in {-info}-th argument on entry to "POTRF".')
     return c, lower
@@ -235,9 +233,6 @@ def cho_solve(c_and_lower: Any, b: Any, overwrite_b: bool = False, check_finite:
         inputs other than a finite square float64 factor and a finite float64 vector or matrix
         of matching rows go to scipy's own function.
     """
-    import scipy.linalg
-    from scipy.linalg.lapack import dpotrs
-
     c, lower = c_and_lower
     if (
         type(c) is not np.ndarray
