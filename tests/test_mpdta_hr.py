@@ -207,3 +207,46 @@ def test_every_page_shows_formatted_numbers(mpdta_run: Path) -> None:
     assert pages
     found = {p.name: unformatted_numbers(visible_text(p.read_text(encoding="utf-8"))) for p in pages}
     assert {k: v for k, v in found.items() if v} == {}
+
+
+@pytest.mark.parametrize("anticipation", [1, "auto"])
+def test_a_small_second_month_does_not_pool_a_later_month_out_of_the_estimate(tmp_path: Path, anticipation) -> None:
+    """Four trainees in the panel's second month, twelve in its third: one pool, counted from the second month.
+
+    With the comparison month two months before training (anticipation 1, given or chosen from a slump the
+    data show), the second month has none, and the pool took the third month's twelve out of the estimate with
+    it. The second and third months' trainees are pooled no more; the twelve are used, the four are set aside
+    for having no comparison month.
+    """
+    import warnings
+
+    from analysis.attribution import evaluate_program
+    from analysis.data import load_dataset
+
+    data = _write_hr_exports(tmp_path / "pool_hr")
+    m = pd.read_csv(MPDTA)
+    c2004 = m.loc[m["first.treat"] == 2004, "countyreal"].unique()
+    drop = {f"C{c}" for c in c2004[4:]}  # 4 of the 2004 (second-month) adopters stay
+    never = [f"C{c}" for c in m.loc[m["first.treat"] == 0, "countyreal"].unique()[:12]]
+    for name, col in (("counties.csv", "county"), ("adoptions.csv", "county"), ("outcomes.csv", "county")):
+        t = pd.read_csv(data / name)
+        t[~t[col].isin(drop)].to_csv(data / name, index=False)
+    adopt = pd.read_csv(data / "adoptions.csv")
+    third = pd.DataFrame({"county": never, "policy": "MW", "state_of": "done", "from": "2024-03-02", "to": "2024-03-20"})
+    pd.concat([adopt, third]).to_csv(data / "adoptions.csv", index=False)
+    if anticipation == "auto":  # a slump in the year before adoption, for the rule to find
+        out = pd.read_csv(data / "outcomes.csv")
+        start = pd.concat([adopt, third]).set_index("county")["from"].str.slice(0, 7)
+        before = out["county"].map(start).map(lambda s: pd.Timestamp(s + "-01") - pd.DateOffset(months=1) if isinstance(s, str) else pd.NaT)
+        out.loc[pd.to_datetime(out["period_start"]) == before, "level"] -= 0.3
+        out.to_csv(data / "outcomes.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = evaluate_program(load_dataset(data), "MW", anticipation=anticipation, n_boot=0, diagnostics=False,
+                              heterogeneity=False, robustness=False)  # fmt: skip
+    assert ev.recommended.anticipation == 1
+    acc = ev.accounting.table.set_index(["group", "training_month"])
+    assert acc.loc[("trainees", "2024-03"), ["trainees", "used"]].tolist() == [12, 12]
+    assert acc.loc[("trainees", "2024-02"), ["trainees", "used", "set_aside"]].tolist() == [4, 0, 4]
+    assert acc.loc[("all trainees", ""), ["trainees", "used", "set_aside"]].tolist() == [187, 183, 4]
+    assert ev.overall.n_treated == 183

@@ -546,6 +546,7 @@ class _Handoff:
     comparison_left_out: bool
     dr_se_ratio: float = np.nan
     dr_replaced: AggregateEffect | None = None  # the unstable doubly robust estimate the guard replaced
+    pool_anticipation: int = 0  # the anticipation the panel's small-cohort pooling was built for
 
 
 def resolve_method(method: str, ep: EstimationPanel) -> str:
@@ -577,9 +578,22 @@ def resolve_method(method: str, ep: EstimationPanel) -> str:
     return "reg" if ep.small_program and ep.small_cohorts == "keep" else "dr"
 
 
-def _panel_kw(opt: EvaluationOptions) -> dict[str, Any]:
+def _panel_kw(opt: EvaluationOptions, anticipation: int = 0) -> dict[str, Any]:
     return dict(controls=opt.controls, cluster=opt.cluster, min_cohort_size=opt.min_cohort_size,
-                small_cohorts=opt.small_cohorts)
+                small_cohorts=opt.small_cohorts, anticipation=anticipation)
+
+
+def _pools_without_comparison_month(ep: EstimationPanel, anticipation: int) -> bool:
+    """Whether a pool of small training months is counted from a month that has no comparison month.
+
+    The estimate compares with the KPI ``anticipation + 1`` months before training, so a pool counted
+    from one of the panel's first ``1 + anticipation`` months loses every trainee pooled into it.
+    """
+    table = ep.cohort_table
+    if not anticipation or table.empty or "rule" not in table:
+        return False
+    pooled = table[table["rule"].astype(str).str.startswith("pooled")]
+    return bool(len(pooled) and (pooled.groupby("estimated_as")["period"].min() <= 1 + anticipation).any())
 
 
 def _panel_for(dataset: Any, handoff: _Handoff, opt: EvaluationOptions) -> EstimationPanel:
@@ -590,7 +604,7 @@ def _panel_for(dataset: Any, handoff: _Handoff, opt: EvaluationOptions) -> Estim
     panel the heterogeneity and robustness parts saw in-process.
     """
     ep = build_estimation_panel(dataset, handoff.program_id, handoff.kpi, same_kpi_trainees=opt.same_kpi_trainees,
-                                **_panel_kw(opt))
+                                **_panel_kw(opt, handoff.pool_anticipation))
     covs = list(handoff.covariates)
     asis = ep.prepared_asis
     ep.prepared = replace(ep.prepared, covariates=covs)
@@ -605,8 +619,9 @@ def _evaluate_main(
     kpi_arg = kpi
     timings: dict[str, float] = {}
     t0 = _time.perf_counter()
-    panel_kw = _panel_kw(opt)
-    ep = build_estimation_panel(dataset, program_id, kpi, same_kpi_trainees=opt.same_kpi_trainees, **panel_kw)
+    pool_k = 0 if opt.anticipation == "auto" else int(opt.anticipation)
+    ep = build_estimation_panel(dataset, program_id, kpi, same_kpi_trainees=opt.same_kpi_trainees,
+                                **_panel_kw(opt, pool_k))
     timings["build panel"] = _time.perf_counter() - t0
     kpi = ep.kpi
     programs = dataset.programs
@@ -621,9 +636,23 @@ def _evaluate_main(
 
     t0 = _time.perf_counter()
     method = resolve_method(opt.method, ep)
-    lad = run_ladder(ep, control=opt.control, method=method, anticipation=opt.anticipation,
-                     n_boot=opt.n_boot, seed=opt.seed, higher_is_better=higher_is_better, truth=truth,
-                     fallback_method="reg" if opt.method == "auto" else None)
+    ladder_kw = dict(control=opt.control, anticipation=opt.anticipation, n_boot=opt.n_boot, seed=opt.seed,
+                     higher_is_better=higher_is_better, truth=truth, fallback_method="reg" if opt.method == "auto" else None)
+    lad = run_ladder(ep, method=method, **ladder_kw)
+    if _pools_without_comparison_month(ep, lad.anticipation):
+        # the data chose a comparison month further back than the pooling was built for: a pool counted from a month
+        # without one would lose its trainees, so the small months are pooled again for it (the choice is made on the
+        # textbook fit, every month as it is, which pooling does not touch: the ladder makes the same choice)
+        pool_k = lad.anticipation
+        ep = build_estimation_panel(dataset, program_id, kpi, same_kpi_trainees=opt.same_kpi_trainees,
+                                    **_panel_kw(opt, pool_k))
+        ep.notes.append(
+            f"The comparison month is {pool_k + 1} months before training, so the panel's first {pool_k + 1} months "
+            "have none and take no part in pooling small training months (a pool counted from one of them would "
+            "lose every trainee in it)."
+        )
+        method = resolve_method(opt.method, ep)
+        lad = run_ladder(ep, method=method, **ladder_kw)
     method = lad.method  # outcome regression when the doubly robust guard fell back: every later fit uses it
     timings["ladder (incl. bootstrap)"] = _time.perf_counter() - t0
     rec, k = lad.recommended, lad.anticipation
@@ -665,6 +694,7 @@ def _evaluate_main(
         comparison_left_out=bool(ep.comparison_left_out),
         dr_se_ratio=lad.dr_se_ratio,
         dr_replaced=lad.dr_recommended.aggregate("simple") if lad.dr_recommended is not None else None,
+        pool_anticipation=pool_k,
     )
     ev = ProgramEvaluation(
         program_id=str(program_id),
@@ -729,11 +759,11 @@ def _evaluate_robustness(dataset: Any, ep: EstimationPanel, handoff: _Handoff, o
     same_kpi_panel = None
     if handoff.comparison_left_out and opt.same_kpi_trainees == "exclude":
         same_kpi_panel = build_estimation_panel(dataset, handoff.program_id, ep.kpi, same_kpi_trainees="keep",
-                                                **_panel_kw(opt))
+                                                **_panel_kw(opt, handoff.pool_anticipation))
     pooled_panel = None
     if ep.small_program and ep.small_cohorts == "keep" and opt.small_cohorts == "auto":
         pooled_panel = build_estimation_panel(dataset, handoff.program_id, ep.kpi, same_kpi_trainees=opt.same_kpi_trainees,
-                                              **{**_panel_kw(opt), "small_cohorts": "pool"})
+                                              **{**_panel_kw(opt, handoff.pool_anticipation), "small_cohorts": "pool"})
     rob = _robustness(ep, handoff.main, k, handoff.method, opt.allow_unbalanced_panel, control=opt.control,
                       other_anticipation=(1 if k == 0 else 0), employee_clusters=ep.cluster != "employee",
                       same_kpi_panel=same_kpi_panel, pooled_panel=pooled_panel, reuse=handoff.reuse)

@@ -237,9 +237,14 @@ def resolve_cluster(units: pd.DataFrame, cluster: str, min_clusters: int = MIN_C
 
 
 def _pool_small_cohorts(
-    units: pd.DataFrame, months: pd.DatetimeIndex, min_cohort_size: int, rule: str
+    units: pd.DataFrame, months: pd.DatetimeIndex, min_cohort_size: int, rule: str, anticipation: int = 0
 ) -> tuple[pd.Series, pd.DataFrame, list[str]]:
-    """Apply the small-cohort rule; return new cohort per unit, the cohort table, notes."""
+    """Apply the small-cohort rule; return new cohort per unit, the cohort table, notes.
+
+    The panel's first ``1 + anticipation`` months have no comparison month (the estimate compares
+    with the KPI ``anticipation + 1`` months before training), so they take no part in pooling: a
+    pool counted from one of them would lose every trainee pooled into it.
+    """
     tr = units[units["cohort"] > 0]
     sizes = tr.groupby("cohort").size()
     table = pd.DataFrame(
@@ -263,9 +268,10 @@ def _pool_small_cohorts(
         )
         n_pooled = 0
         for q, members in quarter.groupby(quarter):
-            # the panel's first month has no month before training: a pool counted from it would lose
-            # every trainee pooled into it, so it takes no part (its own trainees are set aside for that)
-            in_q = sorted(int(g) for g in members.index if int(g) > 1)
+            # the panel's first 1 + anticipation months have no comparison month: a pool counted from one of
+            # them would lose every trainee pooled into it, so they take no part (their own trainees are set
+            # aside for that by the estimate)
+            in_q = sorted(int(g) for g in members.index if int(g) > 1 + anticipation)
             small_q = [g for g in in_q if sizes[g] < min_cohort_size]
             if not small_q:
                 continue
@@ -369,6 +375,7 @@ def build_estimation_panel(
     same_kpi_trainees: Literal["exclude", "keep"] = "exclude",
     baseline_months: int = BASELINE_MONTHS,
     dip_guard: int = DIP_GUARD,
+    anticipation: int = 0,
 ) -> EstimationPanel:
     """Build the estimation panel of one program and KPI.
 
@@ -410,6 +417,11 @@ def build_estimation_panel(
     dip_guard : int
         A trainee's baseline skips the ``dip_guard`` month(s) just before
         training, where a pre-training slump sits.
+    anticipation : int
+        The anticipation the recommended estimate will use (its comparison month is
+        ``anticipation + 1`` months before training): the panel's first
+        ``1 + anticipation`` months have no comparison month and take no part in the
+        small-cohort pooling.
 
     Returns
     -------
@@ -536,7 +548,7 @@ def build_estimation_panel(
         small_cohorts = "keep" if small_program else "pool"
     rule = small_cohorts if small_cohorts != "keep" else "pool"
     new_cohort, cohort_table, pool_notes = _pool_small_cohorts(
-        units, months, min_cohort_size if small_cohorts != "keep" else 0, rule
+        units, months, min_cohort_size if small_cohorts != "keep" else 0, rule, anticipation
     )
     if small_cohorts != "keep" and (units["cohort"] > 0).any() and not (new_cohort > 0).any():
         new_cohort = units["cohort"].copy()
