@@ -147,3 +147,15 @@ def test_guard_does_not_trigger_on_a_normal_generated_company(tmp_path: Path) ->
     assert ev.method == "dr" and not ev.dr_fallback and not ev.dr_unstable
     assert 0.5 < ev.dr_se_ratio < 2, ev.dr_se_ratio  # 1.15 measured
     assert ev.exports()["att_by_program"]["dr_fallback"].tolist() == [False]
+
+
+def test_doubly_robust_subgroups_follow_the_guard(exploding) -> None:
+    """heterogeneity_method="dr" on the program whose doubly robust fits explode: the subgroups use the guard's method."""
+    dataset, _ = exploding
+    ev = evaluate_program(dataset, "P01", n_boot=0, robustness=False, diagnostics=False, heterogeneity_method="dr")
+    assert ev.method == "reg"  # the guard fell back
+    het = ev.heterogeneity.dropna(subset=["se"])
+    assert len(het)
+    assert het["note"].str.contains("outcome regression, as the recommended estimate: doubly robust was unstable").all()
+    # and the subgroup standard errors are of the overall one's order, not the exploded 1e7
+    assert (het["se"] < 20 * ev.overall.se).all()

@@ -17,7 +17,7 @@ import pandas as pd
 from analysis import did_speedups
 from analysis.attribution import narrative
 from analysis.attribution.accounting import Accounting, account_trainees
-from analysis.attribution.ladder import dr_is_unstable, run_ladder
+from analysis.attribution.ladder import METHOD_WORDS, dr_is_unstable, run_ladder
 from analysis.attribution.narrative import _engine_notes
 from analysis.attribution.panel import PSCORE_TRIM, Cluster, EstimationPanel, build_estimation_panel
 from analysis.attribution.robustness import _heterogeneity, _robustness
@@ -741,12 +741,19 @@ _EMPTY_ROBUSTNESS = pd.DataFrame(columns=["variant", "att", "se", "ci_low", "ci_
 def _evaluate_heterogeneity(ep: EstimationPanel, handoff: _Handoff, opt: EvaluationOptions) -> tuple[pd.DataFrame, float]:
     """Subgroup table of one evaluation, and its seconds."""
     t0 = _time.perf_counter()
-    het = (
-        _heterogeneity(ep, handoff.anticipation, opt.control, opt.heterogeneity_method, opt.min_group_size, handoff.truth,
-                       intervals=opt.subgroup_intervals)
-        if opt.heterogeneity
-        else _EMPTY_HETEROGENEITY.copy()
-    )
+    if not opt.heterogeneity:
+        return _EMPTY_HETEROGENEITY.copy(), _time.perf_counter() - t0
+    method = opt.heterogeneity_method
+    guarded = method == "dr" and handoff.dr_replaced is not None
+    if guarded:
+        # the guard found this program's doubly robust fits unstable (a propensity model separated): its subgroups,
+        # a fraction of the same trainees, would separate too, so they follow the recommended estimate's adjustment
+        method = handoff.method
+    het = _heterogeneity(ep, handoff.anticipation, opt.control, method, opt.min_group_size, handoff.truth,
+                         intervals=opt.subgroup_intervals)
+    if guarded:
+        said = f"{METHOD_WORDS.get(method, method)}, as the recommended estimate: doubly robust was unstable"
+        het["note"] = [f"{n}; {said}" if n else said for n in het["note"].fillna("")]
     return het, _time.perf_counter() - t0
 
 
