@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.public_panels import assert_pages_formatted, textbook_rung_against_diff_diff
+
 ROOT = Path(__file__).resolve().parents[1]
-TEXTBOOK = "Callaway-Sant'Anna, no controls, every training month as it is"
 ADOPTERS_BY_YEAR = {2006: 1, 2007: 13, 2008: 4, 2009: 2, 2010: 1}
 
 MAPPING = """files:
@@ -110,17 +111,8 @@ def test_every_state_is_accounted_for_and_tiny_months_are_suppressed(castle_run:
 
 
 def test_textbook_rung_is_diff_diffs_callaway_santanna_on_the_raw_panel(castle_run: Path, castle: pd.DataFrame) -> None:
-    import warnings
-
-    from diff_diff import CallawaySantAnna
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ref = CallawaySantAnna(control_group="never_treated").fit(castle, outcome="l_homicide", unit="sid", time="year",
-                                                                   first_treat="first_year")  # fmt: skip
-    row = pd.read_csv(castle_run / "02_training_attribution__CD_ladder.csv").set_index("rung").loc[TEXTBOOK]
-    assert row["estimate"] == pytest.approx(ref.overall_att, rel=1e-10)
-    assert row["se"] == pytest.approx(ref.overall_se, rel=1e-6)
+    row = textbook_rung_against_diff_diff(castle_run, "CD", castle, outcome="l_homicide", unit="sid", time="year",
+                                          first_treat="first_year")  # fmt: skip
     assert row["trainees"] == 21
     # every state has the same hire date, so tenure cannot adjust anything: the recommended rung says "no controls"
     ladder = pd.read_csv(castle_run / "02_training_attribution__CD_ladder.csv")
@@ -144,9 +136,4 @@ def test_the_pooled_robustness_row_says_whom_it_leaves_out(castle_run: Path) -> 
 
 
 def test_every_page_shows_formatted_numbers(castle_run: Path) -> None:
-    from tests.pages import unformatted_numbers, visible_text
-
-    pages = sorted(castle_run.parent.glob("*.html"))
-    assert pages
-    found = {p.name: unformatted_numbers(visible_text(p.read_text(encoding="utf-8"))) for p in pages}
-    assert {k: v for k, v in found.items() if v} == {}
+    assert_pages_formatted(castle_run.parent)

@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.public_panels import assert_pages_formatted, textbook_rung_against_diff_diff
+
 ROOT = Path(__file__).resolve().parents[1]
-TEXTBOOK = "Callaway-Sant'Anna, no controls, every training month as it is"
 EXAMPLE_13_9_GRANT = -0.317
 EXAMPLE_14_1 = {0: -0.252, 1: -0.422}  # grant, grant_1
 
@@ -155,28 +156,14 @@ def test_every_grantee_is_accounted_for(jtrain_run: Path) -> None:
 
 
 def test_textbook_rung_is_diff_diffs_callaway_santanna_on_the_raw_panel(jtrain_run: Path, jtrain: pd.DataFrame) -> None:
-    import warnings
-
-    from diff_diff import CallawaySantAnna
-
     raw = jtrain.dropna(subset=["lscrap"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ref = CallawaySantAnna(control_group="never_treated").fit(raw, outcome="lscrap", unit="fcode", time="year",
-                                                                   first_treat="first_grant")  # fmt: skip
-    row = pd.read_csv(jtrain_run / "02_training_attribution__MJTG_ladder.csv").set_index("rung").loc[TEXTBOOK]
-    assert row["estimate"] == pytest.approx(ref.overall_att, rel=1e-10)
-    assert row["se"] == pytest.approx(ref.overall_se, rel=1e-6)
+    row = textbook_rung_against_diff_diff(jtrain_run, "MJTG", raw, outcome="lscrap", unit="fcode", time="year",
+                                          first_treat="first_grant")  # fmt: skip
     assert row["trainees"] == 29 == (raw.drop_duplicates("fcode")["first_grant"] > 0).sum()
 
 
 def test_every_page_shows_formatted_numbers(jtrain_run: Path) -> None:
-    from tests.pages import unformatted_numbers, visible_text
-
-    pages = sorted(jtrain_run.parent.glob("*.html"))
-    assert pages
-    found = {p.name: unformatted_numbers(visible_text(p.read_text(encoding="utf-8"))) for p in pages}
-    assert {k: v for k, v in found.items() if v} == {}
+    assert_pages_formatted(jtrain_run.parent)
 
 
 def test_the_event_study_sentence_fits_two_training_months(jtrain_run: Path) -> None:

@@ -33,13 +33,13 @@ import pandas as pd
 import pytest
 
 from tests.conftest import MPDTA, NEEDS_MPDTA
+from tests.public_panels import TEXTBOOK, assert_pages_formatted
 
 ROOT = Path(__file__).resolve().parents[1]
 R_DID_SIMPLE = -0.0400
 R_DID_DYNAMIC = {0: -0.0199, 1: -0.0510, 2: -0.1373, 3: -0.1008}  # aggte(type = "dynamic"), event times 0-3
 WORTH = 1000.0  # the KPI's money value per log point, in the user's measures file
 COSTS = {"delivery": 5000.0, "materials": 2000.0, "evaluation": 1000.0}  # the program's cost rows, by Phillips category
-TEXTBOOK = "Callaway-Sant'Anna, no controls, every training month as it is"
 
 pytestmark = NEEDS_MPDTA
 
@@ -201,12 +201,7 @@ def test_cohorts_at_the_panels_edges_are_accounted_for_and_do_not_drag_others_ou
 
 
 def test_every_page_shows_formatted_numbers(mpdta_run: Path) -> None:
-    from tests.pages import unformatted_numbers, visible_text
-
-    pages = sorted(mpdta_run.parent.glob("*.html"))
-    assert pages
-    found = {p.name: unformatted_numbers(visible_text(p.read_text(encoding="utf-8"))) for p in pages}
-    assert {k: v for k, v in found.items() if v} == {}
+    assert_pages_formatted(mpdta_run.parent)
 
 
 @pytest.mark.parametrize("anticipation", [1, "auto"])
