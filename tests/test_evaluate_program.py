@@ -225,9 +225,10 @@ def test_event_study_sentence_states_the_months_the_chart_draws(sample_report, p
             runs[-1].append(m)
         else:
             runs.append([m])
-    words = [f"month {r[0]}" if len(r) == 1 else f"month {r[0]} to month {r[-1]}" for r in runs]
-    expected = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-    assert f"excludes zero from {expected};" in sentence
+    words = [f"{r[0]}" if len(r) == 1 else f"{r[0]} to {r[-1]}" for r in runs]
+    expected = ("month " if months == runs[0][:1] else "months ") + (
+        words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1])
+    assert f"excludes zero in {expected};" in sentence
     lo, hi = ev.overall.conf_int(0.95)
     # a month standing out beside a headline that does not: the sentence names the two tests
     assert ("(the headline, a different test) is not distinguishable from zero" in sentence) == (lo <= 0 <= hi)
@@ -264,3 +265,13 @@ def test_the_evaluation_workers_import_no_plotting_library() -> None:
     code = "import sys, analysis.attribution.evaluation; print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_month_words_read_as_a_range_not_a_start() -> None:
+    """'excludes zero from month 0' read as 'from month 0 on'; the sentence now names the months it means."""
+    from analysis.attribution.narrative import _months_words
+
+    assert _months_words([(0, 0)]) == "month 0"
+    assert _months_words([(0, 13)]) == "months 0 to 13"
+    assert _months_words([(0, 3), (5, 5)]) == "months 0 to 3 and 5"
+    assert _months_words([(1, 1), (4, 6), (9, 9)]) == "months 1, 4 to 6 and 9"

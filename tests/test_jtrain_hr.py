@@ -175,5 +175,5 @@ def test_the_event_study_sentence_fits_two_training_months(jtrain_run: Path) -> 
     assert "Every month after training rests on fewer than 3 training months, so the bands are wide." in text
     assert "(joint test of 1 pre-training month, p = " in text
     att = pd.read_csv(jtrain_run / "02_training_attribution__att_by_program.csv").iloc[0]
-    if att["ci_low"] <= 0 <= att["ci_high"] and "the band excludes zero from" in text:
+    if att["ci_low"] <= 0 <= att["ci_high"] and "the band excludes zero in" in text:
         assert "the average over all months after training (the headline, a different test) is not distinguishable" in text

@@ -273,8 +273,10 @@ def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def _months_words(runs: list[tuple[int, int]]) -> str:
-    words = [f"month {a}" if a == b else f"month {a} to month {b}" for a, b in runs]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    """``month 0``, ``months 0 to 13``, ``months 0 to 3 and 5``: the months after training a band excludes zero in."""
+    words = [f"{a}" if a == b else f"{a} to {b}" for a, b in runs]
+    label = "month" if len(runs) == 1 and runs[0][0] == runs[0][1] else "months"
+    return f"{label} " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1])
 
 
 def band_months(ev: ProgramEvaluation) -> tuple[list[int], str]:
@@ -317,7 +319,7 @@ def event_verdict(ev: ProgramEvaluation, min_cohorts: int = 3) -> str:
     else:
         on = "the largest effect is" if few else f"the largest effect measured on at least {min_cohorts} training months is"
         parts.append(
-            f"Month by month (event study; {band}): the band excludes zero from {_months_words(_runs(months))}; "
+            f"Month by month (event study; {band}): the band excludes zero in {_months_words(_runs(months))}; "
             f"{on} {_fmt_value(peak['att'], ev.unit)} in month {int(peak['event_time'])}"
             + (
                 "; the average over all months after training (the headline, a different test) is not "
@@ -347,7 +349,7 @@ def event_study_title(ev: ProgramEvaluation) -> str:
         return f"{ev.program_id}: no single month after training is detectable with the uniform band"
     move = ("rose" if ev.overall.att > 0 else "fell") + (" (an improvement)" if good else " (a deterioration)")
     slump = "; the slump just before training is mean reversion, not a trend" if ev.dip.detected else ""
-    return f"{ev.program_id}: monthly {kpi_words(ev.kpi)} {move}; the band excludes zero from {_months_words(_runs(months))}{slump}"
+    return f"{ev.program_id}: monthly {kpi_words(ev.kpi)} {move}; the band excludes zero in {_months_words(_runs(months))}{slump}"
 
 
 def heterogeneity_title(ev: ProgramEvaluation) -> str:
