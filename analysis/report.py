@@ -73,7 +73,7 @@ def fmt_pct(value: float, digits: int = 0) -> str:
     """A share as a percentage: ``fmt_pct(0.4567) == "46%"``, ``fmt_pct(0.4567, 1) == "45.7%"``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"{100 * value:.{digits}f}%"
+    return f"{100 * value:,.{digits}f}%"
 
 
 #: The one way a calendar month is written in every table, sentence and chart of a report.
@@ -276,7 +276,7 @@ def fmt_share(value: float) -> str:
     if _missing(value):
         return ""
     pct = 100 * float(value)
-    return f"{pct:.{0 if abs(pct) >= 10 or pct == 0 else 1}f}%"
+    return f"{pct:,.{0 if abs(pct) >= 10 or pct == 0 else 1}f}%"
 
 
 def fmt_parameter(value: Any) -> str:

@@ -249,9 +249,9 @@ class ROIResult:
                          else "lies below -100% (the measured months lean towards a harm the overall effect does not confirm)"
                          if hi < -100
                          else "lies above -100% (the measured months lean towards a gain the overall effect does not confirm)")  # fmt: skip
-                out += f" Its {self.level:.0%} ROI interval in the table, {lo:+.0f}% to {hi:+.0f}%, {where}."
+                out += f" Its {self.level:.0%} ROI interval in the table, {lo:+,.0f}% to {hi:+,.0f}%, {where}."
             return out
-        core = (f"{self.program_id}: ROI {self.median():+.0f}% (90% interval {lo:+.0f}% to {hi:+.0f}%, "
+        core = (f"{self.program_id}: ROI {self.median():+,.0f}% (90% interval {lo:+,.0f}% to {hi:+,.0f}%, "
                 f"P(ROI > 0) = {self.p_positive:.0%}) on a fully loaded cost of {cost}")  # fmt: skip
         if self.status == STATUS_PAID:
             pb = self.median("payback_months")
@@ -499,7 +499,7 @@ class ROIReport:
         text += (", ".join(inside["program_id"]) if len(inside) else "no program")
         if len(outside):
             text += "; not for " + "; ".join(
-                f"{r.program_id} (true {r.true_roi_pct:+.0f}%, interval {r.roi_pct_low:+.0f}% to {r.roi_pct_high:+.0f}%)" for r in outside.itertuples()
+                f"{r.program_id} (true {r.true_roi_pct:+,.0f}%, interval {r.roi_pct_low:+,.0f}% to {r.roi_pct_high:+,.0f}%)" for r in outside.itertuples()
             )
             text += (". The interval carries the sampling uncertainty of notebook 02's estimate only; where that estimate sits above "
                      "the truth by chance in this sample, the ROI does too")  # fmt: skip

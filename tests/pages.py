@@ -24,6 +24,7 @@ UNFORMATTED = {
     "a negative zero": re.compile(r"(?<![\w.,])-0(\.0+)?(?![\d.,])"),
     "nan or inf": re.compile(r"(?<![\w-])(nan|NaN|inf|-inf|Infinity)(?![\w-])"),
     "five or more digits without separators": re.compile(r"(?<![\w.,:/#-])\d{5,}(?![\w,:/-])"),
+    "a percentage of four or more digits without separators": re.compile(r"(?<![\w.,])\d{4,}(\.\d+)?%"),
 }
 
 

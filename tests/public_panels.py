@@ -26,8 +26,8 @@ def textbook_rung_against_diff_diff(tables: Path, program_id: str, raw: pd.DataF
         warnings.simplefilter("ignore")
         ref = CallawaySantAnna(control_group="never_treated").fit(raw, **columns)
     row = pd.read_csv(tables / f"02_training_attribution__{program_id}_ladder.csv").set_index("rung").loc[TEXTBOOK]
-    assert row["estimate"] == pytest.approx(ref.overall_att, rel=1e-10)
-    assert row["se"] == pytest.approx(ref.overall_se, rel=1e-6)
+    assert row["estimate"] == pytest.approx(ref.overall_att, rel=1e-10), (row["estimate"], ref.overall_att)
+    assert row["se"] == pytest.approx(ref.overall_se, rel=1e-6), (row["se"], ref.overall_se)
     return row
 
 
@@ -36,4 +36,5 @@ def assert_pages_formatted(run_folder: Path) -> None:
     pages = sorted(run_folder.glob("*.html"))
     assert pages
     found = {p.name: unformatted_numbers(visible_text(p.read_text(encoding="utf-8"))) for p in pages}
-    assert {k: v for k, v in found.items() if v} == {}
+    bad = {k: v for k, v in found.items() if v}
+    assert not bad, bad  # a helper module: pytest does not rewrite its asserts, so the message says what was found

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     "text",
     ["p-value 0.0000000000000152", "effect -0.00 errors per 100 orders", "SE nan", "p = 1e-05", "cost 1234567 CNY",
-     "bound -inf", "-0 tickets"],
+     "bound -inf", "-0 tickets", "ROI -1100% to -533%"],
 )
 def test_the_scan_finds_what_no_format_writes(text: str) -> None:
     assert unformatted_numbers(text), text
@@ -27,7 +27,7 @@ def test_the_scan_finds_what_no_format_writes(text: str) -> None:
 def test_the_scan_passes_what_the_formats_write() -> None:
     text = visible_text(
         "<p>p-value <0.001, 0.001, 0.053; effect -0.004 (95% CI -0.051 to 0.046); ¥1,234,567; 12,345 people; "
-        "months 2024-04 to 2025-06; 0.0562 and -0.000999; ROI -130% to -67%; run 2026-12-03_152014_sample</p>"
+        "months 2024-04 to 2025-06; 0.0562 and -0.000999; ROI -130% to -67%, -1,100% to -533%; run 2026-12-03_152014_sample</p>"
         "<img src='data:image/png;base64,AAAA0000012345'>"
     )
     assert unformatted_numbers(text) == []

@@ -60,7 +60,7 @@ def kirkpatrick_funnel(funnel: pd.DataFrame, ladder: pd.DataFrame | None = None,
                 if r0["status"] != "measured":
                     words.append(f"L{lvl}: not yet measured")
                 elif lvl == 5:
-                    words.append(f"L5 ROI {100 * r0['value']:.0f}% ({100 * r0['ci_low']:.0f}% to {100 * r0['ci_high']:.0f}%)")
+                    words.append(f"L5 ROI {100 * r0['value']:,.0f}% ({100 * r0['ci_low']:,.0f}% to {100 * r0['ci_high']:,.0f}%)")
                 else:
                     unit = str(r0["unit"])
                     sign = "+" if r0["value"] > 0 else ""

@@ -31,7 +31,7 @@ def format_value(value: float, unit: str, *, bare: bool = False) -> str:
     if value is None or not np.isfinite(value):
         return "n/a"
     if unit == "share":
-        return f"{100 * value:.1f}%"
+        return f"{100 * value:,.1f}%"
     if unit == "CNY":
         return f"¥{value:,.0f}" if value >= 0 else f"-¥{abs(value):,.0f}"
     suffix = "" if bare else f" {unit}"
