@@ -596,6 +596,7 @@ class Headline:
     value: float | None = None
     question: str | None = None
     money: float | None = None
+    money_label: str | None = None  # what the money figure is ("net benefit"), written before it on the run summary
 
     def __repr__(self) -> str:
         return self.text
@@ -763,7 +764,8 @@ class ReportContext:
         return Text(f"Suppressed (fewer than {self.min_group_size} people): {', '.join(names)}.")
 
     def headline(
-        self, text: str, *, key: str | None = None, value: float | None = None, question: str | None = None, money: float | None = None
+        self, text: str, *, key: str | None = None, value: float | None = None, question: str | None = None,
+        money: float | None = None, money_label: str | None = None,
     ) -> Headline:
         """Record a headline finding for the run summary and return it for display.
 
@@ -781,11 +783,15 @@ class ReportContext:
             (:data:`NOTEBOOK_QUESTIONS`).
         money : float, optional
             The finding's money figure (in the report currency), shown beside it on the run summary.
+        money_label : str, optional
+            What that figure is (``"net benefit"``, ``"budget"``), written before it: a bare sum beside
+            a sentence about ROI leaves the reader to guess.
         """
         question = question or NOTEBOOK_QUESTIONS.get(self.notebook[:2])
         if question is not None and question not in QUESTIONS:
             raise ValueError(f"headline: unknown question {question!r}; questions are {list(QUESTIONS)}")
-        item = Headline(text, key, None if value is None else float(value), question, None if money is None else float(money))
+        item = Headline(text, key, None if value is None else float(value), question, None if money is None else float(money),
+                        money_label)
         self.headlines.append(item)
         if self._root is not None:
             folder = self._root / "headlines"

@@ -86,7 +86,8 @@ def _findings_html(folder: Path, headlines: dict[str, list[dict[str, Any]]], pag
         rows = []
         for notebook, item in items:
             money = item.get("money")
-            figure = f'<span class="money">{escape(fmt_money(money, currency))}</span> · ' if money is not None else ""
+            label = f"{escape(item['money_label'])} " if item.get("money_label") else ""
+            figure = f'<span class="money">{label}{escape(fmt_money(money, currency))}</span> · ' if money is not None else ""
             source = f' <span class="source">— {_link(pages.get(notebook), _title(folder, notebook))}</span>'
             rows.append(f"<li>{figure}{escape(item['text'])}{source}</li>")
         parts += rows[:SHOWN_PER_QUESTION]

@@ -24,7 +24,8 @@ def _run(tmp_path: Path, *, failed: bool = False) -> tuple[Path, str]:
     headlines = {
         "03_roi_budget": [
             {"text": "Next year's budget: shift to P01.", "key": None, "value": None, "question": "budget", "money": 2_400_000.0},
-            {"text": "P01 returned 45% (95% CI 12% to 80%).", "key": "P01", "value": 45.0, "question": "roi", "money": 1_234_567.8},
+            {"text": "P01 returned 45% (95% CI 12% to 80%).", "key": "P01", "value": 45.0, "question": "roi", "money": 1_234_567.8,
+             "money_label": "net benefit"},
         ],
         "00_data_quality": [{"text": "13 tables passed <the> contract.", "key": "tables", "value": 13.0}],
     }
@@ -41,7 +42,7 @@ def test_findings_follow_the_questions_in_order_with_money_and_titles(tmp_path: 
     _, html = _run(tmp_path)
     data, roi, budget = html.index("Can the data be trusted?"), html.index("Did the training pay back?"), html.index("Where should the next training budget go?")
     assert data < roi < budget < html.index("<h2>Pages</h2>") < html.index("<h2>Download the tables</h2>")
-    assert '<span class="money">¥1,234,568</span> · P01 returned 45% (95% CI 12% to 80%).' in html
+    assert '<span class="money">net benefit ¥1,234,568</span> · P01 returned 45% (95% CI 12% to 80%).' in html
     assert '<span class="money">¥2,400,000</span>' in html
     assert '<a href="03_roi_budget.html">ROI and budget</a>' in html and '<a href="00_data_quality.html">Data quality</a>' in html
     assert ">03_roi_budget<" not in html, "pages are named by title, not file name"
