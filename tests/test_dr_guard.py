@@ -149,13 +149,14 @@ def test_guard_does_not_trigger_on_a_normal_generated_company(tmp_path: Path) ->
     assert ev.exports()["att_by_program"]["dr_fallback"].tolist() == [False]
 
 
-def test_doubly_robust_subgroups_follow_the_guard(exploding) -> None:
-    """heterogeneity_method="dr" on the program whose doubly robust fits explode: the subgroups use the guard's method."""
+@pytest.mark.parametrize(("asked", "words"), [("dr", "doubly robust"), ("ipw", "inverse probability weighted")])
+def test_propensity_weighted_subgroups_follow_the_guard(exploding, asked: str, words: str) -> None:
+    """heterogeneity_method "dr" / "ipw" on the program whose doubly robust fits explode: the subgroups use the guard's method."""
     dataset, _ = exploding
-    ev = evaluate_program(dataset, "P01", n_boot=0, robustness=False, diagnostics=False, heterogeneity_method="dr")
+    ev = evaluate_program(dataset, "P01", n_boot=0, robustness=False, diagnostics=False, heterogeneity_method=asked)
     assert ev.method == "reg"  # the guard fell back
     het = ev.heterogeneity.dropna(subset=["se"])
     assert len(het)
-    assert het["note"].str.contains("outcome regression, as the recommended estimate: doubly robust was unstable").all()
+    assert het["note"].str.contains(f"outcome regression, as the recommended estimate: {words} was unstable here").all()
     # and the subgroup standard errors are of the overall one's order, not the exploded 1e7
     assert (het["se"] < 20 * ev.overall.se).all()

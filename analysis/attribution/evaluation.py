@@ -744,15 +744,17 @@ def _evaluate_heterogeneity(ep: EstimationPanel, handoff: _Handoff, opt: Evaluat
     if not opt.heterogeneity:
         return _EMPTY_HETEROGENEITY.copy(), _time.perf_counter() - t0
     method = opt.heterogeneity_method
-    guarded = method == "dr" and handoff.dr_replaced is not None
+    guarded = method in ("dr", "ipw") and handoff.dr_replaced is not None
     if guarded:
         # the guard found this program's doubly robust fits unstable (a propensity model separated): its subgroups,
-        # a fraction of the same trainees, would separate too, so they follow the recommended estimate's adjustment
+        # a fraction of the same trainees, would separate too (weighting by that propensity model, dr or ipw), so
+        # they follow the recommended estimate's adjustment
+        asked = METHOD_WORDS.get(method, method)
         method = handoff.method
     het = _heterogeneity(ep, handoff.anticipation, opt.control, method, opt.min_group_size, handoff.truth,
                          intervals=opt.subgroup_intervals)
     if guarded:
-        said = f"{METHOD_WORDS.get(method, method)}, as the recommended estimate: doubly robust was unstable"
+        said = f"{METHOD_WORDS.get(method, method)}, as the recommended estimate: {asked} was unstable here"
         het["note"] = [f"{n}; {said}" if n else said for n in het["note"].fillna("")]
     return het, _time.perf_counter() - t0
 
