@@ -589,11 +589,9 @@ def _pools_without_comparison_month(ep: EstimationPanel, anticipation: int) -> b
     The estimate compares with the KPI ``anticipation + 1`` months before training, so a pool counted
     from one of the panel's first ``1 + anticipation`` months loses every trainee pooled into it.
     """
-    table = ep.cohort_table
-    if not anticipation or table.empty or "rule" not in table:
-        return False
-    pooled = table[table["rule"].astype(str).str.startswith("pooled")]
-    return bool(len(pooled) and (pooled.groupby("estimated_as")["period"].min() <= 1 + anticipation).any())
+    tr = ep.trainees
+    pool_month = tr.loc[(tr["cohort"] > 0) & (tr["cohort"] != tr["original_cohort"]), "cohort"]  # -1: set aside
+    return bool(anticipation and (pool_month <= 1 + anticipation).any())
 
 
 def _panel_for(dataset: Any, handoff: _Handoff, opt: EvaluationOptions) -> EstimationPanel:
