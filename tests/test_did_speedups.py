@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import did_speedups
 from analysis.did import fit_callaway_santanna, prepare_did_panel
@@ -162,10 +164,6 @@ def test_shared_regressions_compute_an_argument_they_cannot_key_on():
 # --------------------------------------------------------------------------- #
 # Cholesky stand-ins: scipy's numbers and errors, bit for bit
 # --------------------------------------------------------------------------- #
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
 @settings(max_examples=60, deadline=None)
 @given(k=st.integers(1, 14), rows=st.integers(0, 40), seed=st.integers(0, 2**32 - 1), lower=st.booleans(),
        scale=st.sampled_from([1e-8, 1.0, 1e6]), rhs=st.sampled_from([1, 2]))

@@ -1,7 +1,7 @@
 """Every number a page shows went through the kit's formats (analysis.report): no long zeros, -0.00, nan or 1e-05.
 
 The scan (tests/pages.py) runs over the committed notebooks (the sample's pages as committed) and every page of
-the shared small pipeline run; tests/test_mpdta_hr.py and tests/test_castle_hr.py run it on the public panels.
+the shared small pipeline run; the public panels' tests (mpdta, castle, jtrain) run it on their runs.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.pages import notebook_output_text, unformatted_numbers, visible_text
+from tests.public_panels import assert_pages_formatted
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,6 @@ def test_committed_pages_show_formatted_numbers(notebook: Path) -> None:
 
 
 def test_every_page_of_a_run_shows_formatted_numbers(sample_run) -> None:
-    pages = sorted(Path(sample_run.result.folder).glob("*.html"))
-    assert len(pages) >= 6  # the five notebooks and the run summary
-    found = {p.name: unformatted_numbers(visible_text(p.read_text(encoding="utf-8"))) for p in pages}
-    assert {k: v for k, v in found.items() if v} == {}
+    folder = Path(sample_run.result.folder)
+    assert len(list(folder.glob("*.html"))) >= 6  # the five notebooks and the run summary
+    assert_pages_formatted(folder)
