@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from traitlets import default
 
+from analysis.kernel_forker import FORKER_ENV, ForkedKernelProvisioner, KernelForker
 from analysis.data import CACHE_ENV, DataValidationError, load_dataset, write_dataset_cache
 from analysis.notebook_params import ParameterError, check_params_file, executed_parameters
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
@@ -132,6 +134,13 @@ class ThisInterpreterKernelManager(KernelManager):
         import zmq
 
         return "auto" if zmq.has("curve") else "disabled"
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        """As jupyter_client's, with a kernel forked from the run's warm forker when one runs (:mod:`analysis.kernel_forker`)."""
+        if self.provisioner is None and os.environ.get(FORKER_ENV):
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+            self.provisioner = ForkedKernelProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)
 
     async def _async_interrupt_kernel(self) -> None:
         """Interrupt the kernel, except as the first step of shutting it down.
@@ -586,6 +595,8 @@ def run(
     t_run = time.perf_counter()
     ids: frozenset[str] = frozenset()
     shared: Path | None = None
+    # the kernels' forker imports what the notebooks import while this process reads and checks the data
+    forker = KernelForker("\n".join(dict.fromkeys(line for nb in notebooks for line in notebook_imports(nb).splitlines())))
     record["inputs"] = hash_inputs(data_dir)
     try:
         dataset = load_dataset(data_dir)
@@ -605,9 +616,11 @@ def run(
         result.status, result.error = "failed", f"no notebooks in {notebooks_dir}" + (f" match --only {' '.join(only)}" if only else "")
     if shared is not None and not result.ok:
         shutil.rmtree(shared.parent, ignore_errors=True)
+    if not result.ok:
+        forker.close()
     if result.ok:
         # the analyses' own progress lines ("program P02 (2/3) started"), printed as they are written
-        with _notebooks_read(shared), ProgressTail(folder / "progress", say, t_run) as progress:
+        with forker, _notebooks_read(shared), ProgressTail(folder / "progress", say, t_run) as progress:
             _execute_all(notebooks, result.notebooks, folder, notebooks_dir, global_params, per_notebook, data_dir, jobs, say, t_run, progress)
         if any(item.status != "ok" for item in result.notebooks):
             result.status = "failed"

@@ -359,6 +359,23 @@ def test_dependent_notebook_imports_while_its_dependency_runs_and_its_cells_wait
     assert counts == list(range(1, len(counts) + 1)), "the warm-up imports showed in the notebook's execution counts"
 
 
+def test_a_runs_notebooks_find_their_imports_done_before_their_first_cell(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("data_dir = ''\noutput_dir = ''\nmin_group_size = 5", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import sys\nfrom pathlib import Path\n"
+                                  "Path(output_dir, 'preloaded.txt').write_text(str('analysis.privacy' in sys.modules))"),
+        nbformat.v4.new_code_cell("import analysis.privacy"),
+    ]  # fmt: skip
+    nb.metadata = dict(KERNEL)
+    nbformat.write(nb, nbdir / "01_probe.ipynb")
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False)
+    assert result.ok, result.error
+    assert (result.folder / "preloaded.txt").read_text() == "True", "the run's kernel came from the forker"
+
+
 def test_a_queued_notebook_nothing_waits_for_lets_the_chain_others_wait_for_finish_first(tmp_path: Path, small_dataset: Path) -> None:
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()

@@ -1,0 +1,84 @@
+"""Kernels forked from the run's warm forker are fresh kernels with the imports done (analysis.kernel_forker)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from analysis.kernel_forker import FORKER_ENV, ForkedKernelProvisioner, KernelForker
+from analysis.pipeline import ThisInterpreterKernelManager
+
+#: What a kernel reports of itself, written to a file (the kernel's stdout is not ours to read).
+PROBE = """
+import json, os, random, sys
+import numpy as np
+json.dump({
+    "pid": os.getpid(), "ppid": os.getppid(), "sid": os.getsid(0), "cwd": os.getcwd(), "path": sys.path,
+    "env": {k: v for k, v in os.environ.items() if k.startswith(("PROBE_", "TIK_", "MPLBACKEND"))},
+    "jpy_parent": os.environ.get("JPY_PARENT_PID"), "preloaded": "analysis.privacy" in sys.modules,
+    "random": random.random(), "np_random": float(np.random.random()),
+}, open(OUT, "w"))
+"""
+
+
+def _probe(tmp_path: Path, name: str, cwd: Path) -> tuple[dict, ThisInterpreterKernelManager]:
+    km = ThisInterpreterKernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(cwd), env={**os.environ, "PROBE_NAME": name})
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        out = tmp_path / f"{name}.json"
+        reply = kc.execute_interactive(PROBE.replace("OUT", repr(str(out))), timeout=120)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return json.loads(out.read_text()), km
+    finally:
+        kc.stop_channels()
+
+
+def test_a_forked_kernel_is_a_fresh_kernel_with_the_imports_done(tmp_path: Path) -> None:
+    cwd = tmp_path / "nb"
+    cwd.mkdir()
+    cold, km = _probe(tmp_path, "cold", cwd)
+    km.shutdown_kernel(now=True)
+    assert not cold["preloaded"] and cold["ppid"] == os.getpid()
+    with KernelForker("import analysis.privacy\nimport no_such_module_anywhere") as forker:  # a failing import is skipped
+        warm = []
+        for name in ("warm1", "warm2"):
+            report, km = _probe(tmp_path, name, cwd)
+            assert isinstance(km.provisioner, ForkedKernelProvisioner)
+            warm.append((report, km))
+        forker_pid = forker._process.pid
+        for report, _ in warm:
+            assert report["preloaded"], "the forker's imports are in the kernel"
+            assert report["ppid"] == forker_pid != os.getpid()
+            assert report["sid"] == report["pid"], "the kernel leads its own session (signals reach only it)"
+            assert report["cwd"] == cold["cwd"] == str(cwd)
+            assert report["path"] == cold["path"], "sys.path as in a kernel started on its own"
+            assert report["jpy_parent"] == str(forker_pid)
+            assert report["env"] == {**cold["env"], "PROBE_NAME": report["env"]["PROBE_NAME"]}
+            assert FORKER_ENV not in report["env"]
+        assert [r["env"]["PROBE_NAME"] for r, _ in warm] == ["warm1", "warm2"], "each kernel has its launch's environment"
+        assert warm[0][0]["random"] != warm[1][0]["random"], "random is seeded afresh in each kernel"
+        assert warm[0][0]["np_random"] != warm[1][0]["np_random"], "numpy's global generator is seeded afresh"
+        # shutting a forked kernel down ends its process
+        report, km = warm[0]
+        km.shutdown_kernel(now=True)
+        assert not km.is_alive()
+        # the other one ends with the forker (ipykernel's parent poller watches it)
+        survivor = warm[1][1]
+    proc = survivor.provisioner.process
+    assert proc is not None and proc.wait(timeout=30) == 0, "a kernel of a closed forker ends"
+    assert not os.path.exists(forker.socket_path)
+
+
+def test_a_kernel_starts_the_ordinary_way_when_no_forker_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FORKER_ENV, str(tmp_path / "gone.sock"))
+    report, km = _probe(tmp_path, "fallback", tmp_path)
+    try:
+        assert report["ppid"] == os.getpid() and not report["preloaded"]
+    finally:
+        km.shutdown_kernel(now=True)
