@@ -98,8 +98,9 @@ class _ForkedProcess:
     """The part of :class:`subprocess.Popen` jupyter_client uses, for a kernel the forker forked.
 
     The kernel is the forker's child, not ours: its end is watched through a pidfd (opened as
-    soon as the pid is known, so a reused pid is never mistaken for it). Its exit code is not
-    ours to collect; an ended kernel reports 0.
+    soon as the pid is known; it turns readable when the kernel ends, before the forker collects
+    it, so a reused pid is never mistaken for it). Its exit code is the forker's to collect; an
+    ended kernel reports 0.
     """
 
     stdin = stdout = stderr = None
@@ -184,7 +185,6 @@ def _run_kernel(request: dict[str, Any], forker_pid: int) -> None:
     """In the forked child: become the kernel the request describes (never returns)."""
     code = 1
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the forker ignores its children's ends; a kernel waits for its own
         fd = os.open(os.devnull, os.O_RDONLY)
         os.dup2(fd, 0)
         os.close(fd)
@@ -217,6 +217,17 @@ def _run_kernel(request: dict[str, Any], forker_pid: int) -> None:
         os._exit(code)
 
 
+def _reap() -> None:
+    """Collect the kernels that ended, so their CPU time counts in the run's (``/usr/bin/time``, rusage)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def serve(socket_path: str) -> None:
     """The forker's main loop: import, then fork a kernel per request until standard input closes."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -240,7 +251,6 @@ def serve(socket_path: str) -> None:
             exec(compile(line, "<notebook imports>", "exec"), {})  # noqa: S102 - the run's own notebooks' imports
         except Exception:  # noqa: BLE001, S112 - the notebook's own cell reports it
             continue
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped as they end
     # Python 3.12+ warns of fork() in a process with threads: the only ones here are the BLAS libraries' idle
     # worker pools, which stop and restart themselves around a fork (pthread_atfork), as for multiprocessing's fork
     warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning)
@@ -249,7 +259,8 @@ def serve(socket_path: str) -> None:
         sel.register(listener, selectors.EVENT_READ)
         sel.register(0, selectors.EVENT_READ)
         while True:
-            events = sel.select()
+            events = sel.select(timeout=0.25)
+            _reap()
             if any(key.fileobj == 0 for key, _ in events) and not os.read(0, 1):
                 return  # the run closed our standard input: it has ended
             if not any(key.fileobj is listener for key, _ in events):
