@@ -6,6 +6,7 @@ Usage::
     .venv/bin/python benchmarks/report_speed.py --parts-only    # evaluate_program's parts only (no notebooks)
     .venv/bin/python benchmarks/report_speed.py --fits          # every Callaway-Sant'Anna fit of the sample, in process
     .venv/bin/python benchmarks/report_speed.py --fits --without-speedups   # the same with diff_diff's own internals
+    .venv/bin/python benchmarks/report_speed.py --baseline [COMMIT]  # the whole run beside COMMIT's (default 36d726d)
 
 It times, each in a fresh process after one untimed warm-up run (so the imports and
 the kernel start are warm, as on a second ``make report``):
@@ -62,6 +63,42 @@ def time_run(args: list[str], repeats: int) -> dict[str, float]:
             if wall < best_wall:
                 best_wall, best_cpu = wall, cpu
     return {"wall_s": best_wall, "cpu_s": best_cpu}
+
+
+#: The commit at which issue 7 timed ``make report`` at about 53 s warm (notebooks 00 and 02 then); its target is 30 s.
+FILING_COMMIT, FILING_SECONDS, TARGET_SECONDS = "36d726d", 53.0, 30.0
+
+
+def time_against(baseline: str, repeats: int) -> pd.DataFrame:
+    """This checkout's whole sample run beside ``baseline``'s, alternating, on the same interpreter and packages.
+
+    ``baseline`` is checked out in a temporary worktree and run with ``PYTHONPATH`` on it, so its
+    kernels import its own ``analysis``; it reads its own ``data/sample``. Alternating the two
+    (after a warm-up of each) spreads the machine's drift over both. Returns one row per
+    checkout: the fastest and the median wall seconds, and the ratio of this checkout's fastest
+    to the baseline's, the machine-independent reading of a target set on another machine.
+    """
+    tree = Path(tempfile.mkdtemp(prefix="tik-baseline-"))
+    subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), baseline], cwd=ROOT, check=True)
+    try:
+        sides = {f"{baseline} (baseline)": tree, f"{kit_commit()} (this checkout)": ROOT}
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        with tempfile.TemporaryDirectory() as out:
+            for i in range(repeats + 1):
+                for name, root in sides.items():
+                    env = {**os.environ, "PYTHONPATH": str(root)}
+                    cmd = [sys.executable, "-m", "analysis", "run", "--data", str(root / "data" / "sample"), "--out", out]
+                    t0 = time.perf_counter()
+                    subprocess.run(cmd, cwd=root, env=env, check=True, capture_output=True)
+                    if i:  # the first round warms up
+                        times[name].append(time.perf_counter() - t0)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    rows = [{"checkout": name, "runs": len(ts), "fastest_s": min(ts), "median_s": float(pd.Series(ts).median())}
+            for name, ts in times.items()]
+    base, this = rows[0]["fastest_s"], rows[1]["fastest_s"]
+    rows[0]["ratio"], rows[1]["ratio"] = 1.0, this / base
+    return pd.DataFrame(rows)
 
 
 def time_parts() -> pd.DataFrame:
@@ -182,7 +219,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fits", action="store_true", help="print the CPU seconds of every fit by purpose, then stop")
     parser.add_argument("--without-speedups", action="store_true", help="diff_diff's own internals (the before)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "report_speed.md"))
+    parser.add_argument("--baseline", nargs="?", const=FILING_COMMIT, default=None, metavar="COMMIT",
+                        help=f"time the whole run beside COMMIT's (default {FILING_COMMIT}, where issue 7 measured "
+                             f"{FILING_SECONDS:.0f} s), alternating, and print the ratio; then stop")
     args = parser.parse_args(argv)
+    if args.baseline:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        table = time_against(args.baseline, args.repeats)
+        print(f"Load average at start: {load}; whole sample run (python -m analysis run --data data/sample)\n")
+        print(markdown_table(table))
+        if args.baseline == FILING_COMMIT:
+            print(f"\nIssue 7's target, {TARGET_SECONDS:.0f} s where {FILING_COMMIT} took {FILING_SECONDS:.0f} s, is a ratio "
+                  f"of {TARGET_SECONDS / FILING_SECONDS:.2f}; measured here: {table['ratio'].iloc[1]:.2f}.")
+        return 0
     if args.without_speedups:
         _without_speedups()
     if args.fits:
