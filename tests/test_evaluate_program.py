@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -239,18 +240,18 @@ def test_worker_processes_give_the_in_process_results_and_report_progress(tmp_pa
     opts = dict(n_boot=49, seed=3, diagnostics=False)
     ids = ["P01", "P02", "NOPE"]  # an unknown program is skipped with the reason, in either mode
     monkeypatch.setenv("TIK_PROGRESS_FILE", str(tmp_path / "progress.txt"))
-    spawned = evaluate_programs(dataset, ids, n_jobs=2, **opts)
+    in_workers = evaluate_programs(dataset, ids, n_jobs=2, **opts)
     lines = (tmp_path / "progress.txt").read_text(encoding="utf-8").splitlines()
     monkeypatch.delenv("TIK_PROGRESS_FILE")
     here = evaluate_programs(dataset, ids, n_jobs=1, **opts)
-    assert list(spawned.results) == list(here.results) and spawned.skipped == here.skipped
-    assert "NOPE" in spawned.skipped
+    assert list(in_workers.results) == list(here.results) and in_workers.skipped == here.skipped
+    assert "NOPE" in in_workers.skipped
     for name, table in here.exports().items():
-        pd.testing.assert_frame_equal(spawned.exports()[name], table, check_exact=True, obj=name)
+        pd.testing.assert_frame_equal(in_workers.exports()[name], table, check_exact=True, obj=name)
     for pid, ev in here.results.items():
         for part in ("ladder", "event_study", "heterogeneity", "robustness", "cohort_table"):
-            pd.testing.assert_frame_equal(getattr(spawned.results[pid], part), getattr(ev, part), check_exact=True, obj=f"{pid} {part}")
-        assert list(spawned.results[pid].timings) == list(ev.timings)
+            pd.testing.assert_frame_equal(getattr(in_workers.results[pid], part), getattr(ev, part), check_exact=True, obj=f"{pid} {part}")
+        assert list(in_workers.results[pid].timings) == list(ev.timings)
     # one line when a program starts and one when it ends, in the run's progress file
     assert sum(line.endswith("attribution: program P02 (2/3) started") for line in lines) == 1
     assert sum(" attribution: program P02 (2/3) finished in " in line for line in lines) == 1
@@ -275,3 +276,21 @@ def test_month_words_read_as_a_range_not_a_start() -> None:
     assert _months_words([(0, 13)]) == "months 0 to 13"
     assert _months_words([(0, 3), (5, 5)]) == "months 0 to 3 and 5"
     assert _months_words([(1, 1), (4, 6), (9, 9)]) == "months 1, 4 to 6 and 9"
+
+
+def test_evaluation_workers_see_the_callers_environment_not_the_fork_servers(tmp_path: Path, monkeypatch) -> None:
+    # the fork server is started once per process, with the environment of that moment; a worker serves a later call
+    from analysis.attribution import evaluation
+
+    dataset = load_dataset(write_sample(tmp_path / "tiny", SampleConfig(n_employees=300, seed=5)))
+    monkeypatch.setenv("TIK_PROBE", "first")
+    evaluate_programs(dataset, ["P01", "P02"], n_jobs=2, n_boot=0, diagnostics=False)
+    monkeypatch.setenv("TIK_PROBE", "second")
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:  # a bare worker has the server's environment
+        assert pool.submit(os.getenv, "TIK_PROBE").result() != "second"
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=evaluation._init_worker, initargs=(dataset, dict(os.environ))) as pool:
+        assert pool.submit(os.getenv, "TIK_PROBE").result() == "second"

@@ -878,9 +878,11 @@ def evaluate_programs(
 
     Notes
     -----
-    With more than one worker, the programs are evaluated in ``spawn``-started
-    worker processes (a forked child of a process whose BLAS / OpenMP threads are
-    running can deadlock), each limited to one BLAS thread. Each evaluation is split
+    With more than one worker, the programs are evaluated in worker processes forked
+    by a ``forkserver`` that imported this module first (a forked child of a process
+    whose BLAS / OpenMP threads have run can deadlock; the fork server has only
+    imported, and the workers skip the imports a spawned interpreter repeats), each
+    limited to one BLAS thread. Each evaluation is split
     in three tasks: the panel, method ladder, event study and diagnostics first, then
     the heterogeneity and the robustness tables, which need the ladder's comparison
     month and controls and so start once it is done; the pool runs whichever task is
@@ -890,9 +892,9 @@ def evaluate_programs(
     the same data as in-process (the bootstrap is seeded), so the results equal
     those of ``n_jobs=1``. Progress ("program P02 (2/3) started", "... finished in
     12.3 s") goes to :func:`analysis.progress.report_progress`, never to the output.
-    A spawned worker imports the calling script again, so a script (not a notebook or
-    a test) must call this under ``if __name__ == "__main__":``, as every spawn-based
-    pool requires; Jupyter and papermill kernels need nothing.
+    The fork server imports the calling script again, so a script (not a notebook or
+    a test) must call this under ``if __name__ == "__main__":``, as every spawn- or
+    forkserver-based pool requires; Jupyter and papermill kernels need nothing.
     """
     opt = EvaluationOptions.build(options, **overrides)
     ids = list(programs) if programs is not None else [str(p) for p in dataset.programs["program_id"]]
@@ -941,9 +943,15 @@ _WORKER_LIMITS: Any = None
 _WORKER_SHARED: Any = None
 
 
-def _init_worker(dataset: Any) -> None:
-    """Worker start: keep the dataset, import the engines, one BLAS thread."""
+def _init_worker(dataset: Any, environ: dict[str, str]) -> None:
+    """Worker start: the caller's environment, keep the dataset, import the engines, one BLAS thread.
+
+    The fork server that forks the workers keeps the environment of its own start, an earlier
+    call's perhaps; each worker takes the one of the call it serves.
+    """
     global _WORKER_DATASET, _WORKER_LIMITS
+    os.environ.clear()
+    os.environ.update(environ)
     _WORKER_DATASET = dataset
     import diff_diff  # noqa: F401 - imported before the thread limit, so its libraries are covered
     import linearmodels  # noqa: F401
@@ -1012,7 +1020,7 @@ def _for_workers(dataset: Any, ids: Sequence[str]) -> Any:
 def _evaluate_in_workers(
     dataset: Any, ids: list[str], opt: EvaluationOptions, workers: int
 ) -> dict[str, tuple[ProgramEvaluation | None, str | None]]:
-    """Evaluate ``ids`` in ``workers`` spawn-started processes (see :func:`evaluate_programs`)."""
+    """Evaluate ``ids`` in ``workers`` processes forked by a fork server (see :func:`evaluate_programs`)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -1036,9 +1044,11 @@ def _evaluate_in_workers(
         outcome[pid] = (ev, why)
         report_progress(_finished(pid, order[pid], n, _time.perf_counter() - started[pid], why))
 
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    # the server, started once per process, imports what every worker needs (_init_worker's engines too)
+    ctx.set_forkserver_preload([__name__, "diff_diff", "linearmodels", "statsmodels.api"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(_for_workers(dataset, ids),)) as pool:
+                             initargs=(_for_workers(dataset, ids), dict(os.environ))) as pool:
         running: dict[Future, tuple[str, str]] = {}
         try:
             while ready or running:
