@@ -76,6 +76,18 @@ def fmt_pct(value: float, digits: int = 0) -> str:
     return f"{100 * value:,.{digits}f}%"
 
 
+def fmt_signed_pct(value: float) -> str:
+    """A percentage already in percent, signed and whole: ``fmt_signed_pct(168.2) == "+168%"``, ``"-1,100%"``.
+
+    For ROI and other changes written as percentages, where the sign is the finding; ``-0%`` is
+    written ``0%``.
+    """
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    text = f"{value:+,.0f}%"
+    return "0%" if text in ("+0%", "-0%") else text
+
+
 #: The one way a calendar month is written in every table, sentence and chart of a report.
 MONTH_FORMAT = "%Y-%m"
 

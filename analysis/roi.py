@@ -34,7 +34,7 @@ import pandas as pd
 
 from analysis.costs import CostTable
 from analysis.did import ResultSummary
-from analysis.report import kpi_words
+from analysis.report import fmt_signed_pct, kpi_words
 from analysis.validation import DataValidationError
 
 __all__ = [
@@ -223,8 +223,9 @@ class ROIResult:
         d = self.draws.replace([np.inf, -np.inf], np.nan)
         return pd.Series({c: float(d[c].std(ddof=1)) if len(d) > 1 else np.nan for c in ("roi_pct", "bcr", "payback_months", "benefit")})
 
-    def conf_int(self, level: float = 0.90) -> pd.DataFrame:
-        """Percentile intervals (lower, upper) of roi_pct, bcr, payback_months and benefit."""
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Percentile intervals (lower, upper) of roi_pct, bcr, payback_months and benefit (default :attr:`level`)."""
+        level = self.level if level is None else level
         rows = {c: self._quantiles(c, level) for c in ("roi_pct", "bcr", "payback_months", "benefit")}
         return pd.DataFrame(rows, index=["lower", "upper"]).T
 
@@ -249,9 +250,9 @@ class ROIResult:
                          else "lies below -100% (the measured months lean towards a harm the overall effect does not confirm)"
                          if hi < -100
                          else "lies above -100% (the measured months lean towards a gain the overall effect does not confirm)")  # fmt: skip
-                out += f" Its {self.level:.0%} ROI interval in the table, {lo:+,.0f}% to {hi:+,.0f}%, {where}."
+                out += f" Its {self.level:.0%} ROI interval in the table, {fmt_signed_pct(lo)} to {fmt_signed_pct(hi)}, {where}."
             return out
-        core = (f"{self.program_id}: ROI {self.median():+,.0f}% (90% interval {lo:+,.0f}% to {hi:+,.0f}%, "
+        core = (f"{self.program_id}: ROI {fmt_signed_pct(self.median())} ({self.level:.0%} interval {fmt_signed_pct(lo)} to {fmt_signed_pct(hi)}, "
                 f"P(ROI > 0) = {self.p_positive:.0%}) on a fully loaded cost of {cost}")  # fmt: skip
         if self.status == STATUS_PAID:
             pb = self.median("payback_months")
@@ -499,7 +500,8 @@ class ROIReport:
         text += (", ".join(inside["program_id"]) if len(inside) else "no program")
         if len(outside):
             text += "; not for " + "; ".join(
-                f"{r.program_id} (true {r.true_roi_pct:+,.0f}%, interval {r.roi_pct_low:+,.0f}% to {r.roi_pct_high:+,.0f}%)" for r in outside.itertuples()
+                f"{r.program_id} (true {fmt_signed_pct(r.true_roi_pct)}, interval {fmt_signed_pct(r.roi_pct_low)} to {fmt_signed_pct(r.roi_pct_high)})"
+                for r in outside.itertuples()
             )
             text += (". The interval carries the sampling uncertainty of notebook 02's estimate only; where that estimate sits above "
                      "the truth by chance in this sample, the ROI does too")  # fmt: skip

@@ -19,6 +19,7 @@ from analysis.report import (
     fmt_month,
     fmt_p,
     fmt_pct,
+    fmt_signed_pct,
     fmt_share,
     fmt_sig,
     format_table,
@@ -268,3 +269,10 @@ def test_wide_tables_get_smaller_type_and_short_text_may_wrap() -> None:
     wide = format_table(pd.DataFrame({f"c{i}": [1] for i in range(14)})).to_html()
     assert "font-size: 0.85rem" in narrow and "font-size: 0.72rem" in wide
     assert "max-width: 7em" in wide, "narrower column labels"
+
+
+def test_signed_percentages_carry_their_sign_and_thousands_separator() -> None:
+    assert fmt_signed_pct(168.2) == "+168%"
+    assert fmt_signed_pct(-1100.4) == "-1,100%"
+    assert fmt_signed_pct(0.4) == fmt_signed_pct(-0.4) == "0%"
+    assert fmt_signed_pct(float("nan")) == fmt_signed_pct(float("inf")) == "n/a"

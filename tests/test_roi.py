@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,6 +116,10 @@ def test_program_roi_from_a_fading_profile_and_its_draws() -> None:
     lo, hi = r.interval(0.9)
     assert (lo, hi) == pytest.approx((np.quantile([50, -100, 200], 0.05), np.quantile([50, -100, 200], 0.95)))
     assert set(r.conf_int(0.9).index) == {"roi_pct", "bcr", "payback_months", "benefit"}
+    # the default level is the stored one, in the intervals and in the sentence
+    wide = replace(r, level=0.5)
+    assert tuple(wide.conf_int().loc["roi_pct"]) == wide.interval() == pytest.approx(tuple(np.quantile([50, -100, 200], [0.25, 0.75])))
+    assert "(50% interval -25% to +125%," in wide.sentence and "90%" not in wide.sentence
     assert r.params["roi_pct"] == 50.0 and r.std_errors["roi_pct"] == pytest.approx(np.std([50, -100, 200], ddof=1))
     assert "ROI of program P1" in r.summary.as_text()
 
