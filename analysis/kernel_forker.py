@@ -40,6 +40,8 @@ from jupyter_client.provisioning import LocalProvisioner
 
 #: The forker's socket, for the kernel managers of the run's worker processes.
 FORKER_ENV = "TIK_KERNEL_FORKER"
+#: Set (to anything) to start every kernel the ordinary way, as before the forker.
+DISABLE_ENV = "TIK_NO_KERNEL_FORKER"
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
@@ -51,9 +53,20 @@ class KernelForker:
     imports : str
         Import statements, one per line, run in the forker before it forks its first kernel.
         A statement that fails is skipped (the notebook's own cell then fails as it would have).
+
+    Notes
+    -----
+    Linux only (a kernel's end is watched through a pidfd, and forking without exec is not safe
+    with macOS's system frameworks); elsewhere, or where :data:`DISABLE_ENV` is set, the forker
+    does nothing and every kernel starts the ordinary way.
     """
 
     def __init__(self, imports: str) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._before: str | None = None
+        self.socket_path = ""
+        if not self.supported():
+            return
         self._dir = tempfile.mkdtemp(prefix="tik-forker-")
         self.socket_path = os.path.join(self._dir, "forker.sock")
         self._process = subprocess.Popen(
@@ -62,25 +75,34 @@ class KernelForker:
         assert self._process.stdin is not None
         self._process.stdin.write(imports.encode("utf-8") + b"\n\0")
         self._process.stdin.flush()
-        self._before: str | None = None
         deadline = time.monotonic() + 30  # the forker binds its socket first thing, before its imports
         while not os.path.exists(self.socket_path) and self._process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
 
+    @staticmethod
+    def supported() -> bool:
+        """Whether kernels can be forked here (Linux with pidfds, and not switched off by :data:`DISABLE_ENV`)."""
+        return (sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+                and not os.environ.get(DISABLE_ENV))  # fmt: skip
+
     def __enter__(self) -> KernelForker:
-        self._before = os.environ.get(FORKER_ENV)
-        os.environ[FORKER_ENV] = self.socket_path
+        if self._process is not None:
+            self._before = os.environ.get(FORKER_ENV)
+            os.environ[FORKER_ENV] = self.socket_path
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._before is None:
-            os.environ.pop(FORKER_ENV, None)
-        else:
-            os.environ[FORKER_ENV] = self._before
+        if self._process is not None:
+            if self._before is None:
+                os.environ.pop(FORKER_ENV, None)
+            else:
+                os.environ[FORKER_ENV] = self._before
         self.close()
 
     def close(self) -> None:
         """Stop the forker (its kernels, if any still run, follow it) and remove its socket."""
+        if self._process is None:
+            return
         if self._process.stdin is not None and not self._process.stdin.closed:
             try:
                 self._process.stdin.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.kernel_forker import FORKER_ENV, ForkedKernelProvisioner, KernelForker
+from analysis.kernel_forker import DISABLE_ENV, FORKER_ENV, ForkedKernelProvisioner, KernelForker
 from analysis.pipeline import ThisInterpreterKernelManager
 
 #: What a kernel reports of itself, written to a file (the kernel's stdout is not ours to read).
@@ -75,6 +75,12 @@ def test_a_forked_kernel_is_a_fresh_kernel_with_the_imports_done(tmp_path: Path)
     assert not os.path.exists(forker.socket_path)
 
 
+def test_a_switched_off_forker_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DISABLE_ENV, "1")
+    with KernelForker("import json") as forker:
+        assert forker._process is None and FORKER_ENV not in os.environ
+
+
 def test_a_kernel_starts_the_ordinary_way_when_no_forker_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(FORKER_ENV, str(tmp_path / "gone.sock"))
     report, km = _probe(tmp_path, "fallback", tmp_path)
@@ -82,3 +88,30 @@ def test_a_kernel_starts_the_ordinary_way_when_no_forker_answers(tmp_path: Path,
         assert report["ppid"] == os.getpid() and not report["preloaded"]
     finally:
         km.shutdown_kernel(now=True)
+
+
+def _displayed(km: ThisInterpreterKernelManager, code: str) -> list[str]:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        types: list[str] = []
+        kc.execute_interactive(code, timeout=120, output_hook=lambda m: types.extend(m["content"].get("data", {})))
+        return types
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_a_bare_pyplot_figure_shows_in_a_forked_kernel_as_in_a_cold_one(tmp_path: Path) -> None:
+    # the forker imports pyplot (analysis.plots does) before any IPython shell exists; the kernel's inline backend
+    # must still show a figure that a cell leaves open, as a notebook outside the kit's show() helpers expects
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 2])"
+    cold = ThisInterpreterKernelManager(kernel_name="python3")
+    cold.start_kernel(cwd=str(tmp_path))
+    assert "image/png" in _displayed(cold, code)
+    with KernelForker("import matplotlib.pyplot\nimport analysis.plots"):
+        warm = ThisInterpreterKernelManager(kernel_name="python3")
+        warm.start_kernel(cwd=str(tmp_path))
+        assert isinstance(warm.provisioner, ForkedKernelProvisioner)
+        assert "image/png" in _displayed(warm, code)

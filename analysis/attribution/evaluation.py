@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time as _time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -879,7 +880,7 @@ def evaluate_programs(
     Notes
     -----
     With more than one worker, the programs are evaluated in worker processes forked
-    by a ``forkserver`` that imported this module first (a forked child of a process
+    by a ``forkserver`` (on Linux; spawned elsewhere) that imported this module first (a forked child of a process
     whose BLAS / OpenMP threads have run can deadlock; the fork server has only
     imported, and the workers skip the imports a spawned interpreter repeats), each
     limited to one BLAS thread. Each evaluation is split
@@ -1044,9 +1045,12 @@ def _evaluate_in_workers(
         outcome[pid] = (ev, why)
         report_progress(_finished(pid, order[pid], n, _time.perf_counter() - started[pid], why))
 
-    ctx = multiprocessing.get_context("forkserver")
-    # the server, started once per process, imports what every worker needs (_init_worker's engines too)
-    ctx.set_forkserver_preload([__name__, "diff_diff", "linearmodels", "statsmodels.api"])
+    if sys.platform.startswith("linux"):
+        ctx = multiprocessing.get_context("forkserver")
+        # the server, started once per process, imports what every worker needs (_init_worker's engines too)
+        ctx.set_forkserver_preload([__name__, "diff_diff", "linearmodels", "statsmodels.api"])
+    else:  # macOS: a fork without exec is unsafe with its system frameworks (Python's own default there is spawn)
+        ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(_for_workers(dataset, ids), dict(os.environ))) as pool:
         running: dict[Future, tuple[str, str]] = {}
