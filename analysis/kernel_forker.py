@@ -207,6 +207,7 @@ def _run_kernel(request: dict[str, Any], forker_pid: int) -> None:
     """In the forked child: become the kernel the request describes (never returns)."""
     code = 1
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the forker ignores it; ipykernel's interrupts need it
         fd = os.open(os.devnull, os.O_RDONLY)
         os.dup2(fd, 0)
         os.close(fd)
@@ -252,6 +253,8 @@ def _reap() -> None:
 
 def serve(socket_path: str) -> None:
     """The forker's main loop: import, then fork a kernel per request until standard input closes."""
+    # Ctrl-C on the run's terminal reaches this process too: the run handles it and closes our standard input
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(16)  # requests queue while the imports run

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from analysis.kernel_forker import DISABLE_ENV, FORKER_ENV, ForkedKernelProvisioner, KernelForker
+from analysis.kernel_forker import DISABLE_ENV, FORKER_ENV, ForkedKernelProvisioner, KernelForker, _ForkedProcess
 from analysis.pipeline import ThisInterpreterKernelManager
 
 #: What a kernel reports of itself, written to a file (the kernel's stdout is not ours to read).
@@ -115,3 +116,30 @@ def test_a_bare_pyplot_figure_shows_in_a_forked_kernel_as_in_a_cold_one(tmp_path
         warm.start_kernel(cwd=str(tmp_path))
         assert isinstance(warm.provisioner, ForkedKernelProvisioner)
         assert "image/png" in _displayed(warm, code)
+
+
+def test_a_forked_kernel_can_be_interrupted_and_the_forker_outlives_a_ctrl_c(tmp_path: Path) -> None:
+    # papermill interrupts a cell that runs past its timeout; Ctrl-C on the run's terminal reaches the forker too
+    import signal
+
+    with KernelForker("import json") as forker:
+        time.sleep(0.5)  # the forker is importing, or waiting on its socket
+        forker._process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert forker._process.poll() is None, "the forker outlived the Ctrl-C"
+        km = ThisInterpreterKernelManager(kernel_name="python3")
+        km.start_kernel(cwd=str(tmp_path))
+        assert isinstance(km.provisioner.process, _ForkedProcess), "the kernel came from the forker"
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=120)
+            msg_id = kc.execute("import time\ntime.sleep(60)")
+            time.sleep(1.0)
+            km.interrupt_kernel()
+            reply = kc.get_shell_msg(timeout=30)
+            assert reply["parent_header"]["msg_id"] == msg_id
+            assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
