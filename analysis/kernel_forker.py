@@ -161,12 +161,30 @@ class _ForkedProcess:
 
 
 def request_kernel(socket_path: str, argv: list[str], env: dict[str, str], cwd: str) -> int:
-    """Ask the forker at ``socket_path`` for a kernel; the kernel's pid.
+    """Ask the forker at ``socket_path`` for a kernel.
 
-    ``argv`` is the kernel command jupyter_client built (``python -m ipykernel_launcher -f
-    CONNECTION_FILE ...``); the forked kernel runs it with ``env`` as its whole environment, in
-    ``cwd``, as the leader of a new session (so signals to its process group reach only it).
-    Raises OSError when the forker cannot be reached or did not fork.
+    Parameters
+    ----------
+    socket_path : str
+        The forker's socket (:attr:`KernelForker.socket_path`).
+    argv : list of str
+        The kernel command jupyter_client built (``python -m ipykernel_launcher -f
+        CONNECTION_FILE ...``); the forked kernel runs its arguments.
+    env : dict of str to str
+        The kernel's whole environment.
+    cwd : str
+        The kernel's working directory.
+
+    Returns
+    -------
+    int
+        The kernel's pid. The kernel leads a new session, so signals to its process group
+        reach only it.
+
+    Raises
+    ------
+    OSError
+        When the forker cannot be reached or did not fork.
     """
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(300)  # the forker answers after its imports (a few seconds on a busy machine)
@@ -252,7 +270,13 @@ def _reap() -> None:
 
 
 def serve(socket_path: str) -> None:
-    """The forker's main loop: import, then fork a kernel per request until standard input closes."""
+    """The forker's main loop: import, then fork a kernel per request until standard input closes.
+
+    Parameters
+    ----------
+    socket_path : str
+        Where to listen. The imports arrive on standard input, ended by a NUL byte.
+    """
     # Ctrl-C on the run's terminal reaches this process too: the run handles it and closes our standard input
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
