@@ -303,6 +303,11 @@ def serve(socket_path: str) -> None:
     # Python 3.12+ warns of fork() in a process with threads: the only ones here are the BLAS libraries' idle
     # worker pools, which stop and restart themselves around a fork (pthread_atfork), as for multiprocessing's fork
     warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning)
+    # the imported modules' objects live as long as any kernel: frozen out of the garbage collector, whose passes in a
+    # kernel would otherwise write to (and so copy) every page it shares with the forker (as the run does for its workers)
+    import gc
+
+    gc.freeze()
     me = os.getpid()
     with selectors.DefaultSelector() as sel:
         sel.register(listener, selectors.EVENT_READ)
