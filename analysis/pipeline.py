@@ -122,12 +122,32 @@ class ThisInterpreterKernelManager(KernelManager):
     environment or with ``JUPYTER_PREFER_ENV_PATH=0``) would win and run the notebooks in another
     environment, with other library versions than ``run.json`` records. Searching no spec folder
     leaves ipykernel's native spec, which runs ``sys.executable``. The kernel's channels are
-    Curve-encrypted when pyzmq supports it.
+    Unix sockets in a folder of its own (on POSIX; no TCP port two kernels could both be handed)
+    and Curve-encrypted when pyzmq supports it.
     """
 
     @default("kernel_spec_manager")
     def _this_interpreter_only(self) -> KernelSpecManager:
         return KernelSpecManager(data_dir=self.data_dir, kernel_dirs=[])
+
+    @default("transport")
+    def _unix_sockets_where_possible(self) -> str:
+        # TCP ports are picked by binding port 0 and letting it go: two notebooks' kernels starting side by side can be
+        # handed the same free port, and one then dies before its first reply ("Address already in use")
+        return "ipc" if os.name == "posix" else "tcp"
+
+    @default("ip")
+    def _private_socket_folder(self) -> str:
+        if self.transport != "ipc":
+            return super()._ip_default()
+        self._socket_folder = tempfile.mkdtemp(prefix="tik-kernel-")
+        return os.path.join(self._socket_folder, "kernel")
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        folder = self.__dict__.get("_socket_folder")
+        if folder and not restart:
+            shutil.rmtree(folder, ignore_errors=True)
 
     @default("transport_encryption")
     def _encrypt_when_possible(self) -> str:

@@ -143,3 +143,14 @@ def test_a_forked_kernel_can_be_interrupted_and_the_forker_outlives_a_ctrl_c(tmp
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+
+
+def test_kernels_talk_over_unix_sockets_in_a_folder_of_their_own(tmp_path: Path) -> None:
+    # TCP ports picked by binding port 0 can be handed to two kernels starting side by side ("Address already in use")
+    kms = [ThisInterpreterKernelManager(kernel_name="python3") for _ in range(2)]
+    folders = [os.path.dirname(km.ip) for km in kms]
+    assert [km.transport for km in kms] == ["ipc", "ipc"] and folders[0] != folders[1]
+    os.rmdir(folders[1])  # never started
+    km = kms[0]
+    km.start_kernel(cwd=str(tmp_path))  # another working directory than ours: the socket paths are absolute
+    assert _displayed(km, "print(1)") == [] and not os.path.exists(folders[0]), "the socket folder goes with the kernel"
