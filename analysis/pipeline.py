@@ -35,8 +35,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from traitlets import default
 
-from analysis.kernel_forker import FORKER_ENV, ForkedKernelProvisioner, KernelForker
 from analysis.data import CACHE_ENV, DataValidationError, load_dataset, write_dataset_cache
+from analysis.kernel_forker import FORKER_ENV, ForkedKernelProvisioner, KernelForker
 from analysis.notebook_params import ParameterError, check_params_file, executed_parameters
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
 from analysis.progress import PROGRESS_ENV, ProgressTail

@@ -57,11 +57,16 @@ def _machine_cpu() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
+def _run_command(root: Path, out: str, *args: str) -> list[str]:
+    """``python -m analysis run`` on ``root``'s sample data, writing to ``out``."""
+    return [sys.executable, "-m", "analysis", "run", "--data", str(root / "data" / "sample"), "--out", out, *args]
+
+
 def time_run(args: list[str], repeats: int) -> dict[str, float]:
     """Fastest wall time (and its CPU time) of ``python -m analysis run ...`` after a warm-up."""
     best_wall, best_cpu = float("inf"), float("nan")
     with tempfile.TemporaryDirectory() as out:
-        cmd = [sys.executable, "-m", "analysis", "run", "--data", str(ROOT / "data" / "sample"), "--out", out, *args]
+        cmd = _run_command(ROOT, out, *args)
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)  # warm-up
         for _ in range(repeats):
             c0, t0 = _machine_cpu(), time.perf_counter()
@@ -94,9 +99,8 @@ def time_against(baseline: str, repeats: int) -> pd.DataFrame:
             for i in range(repeats + 1):
                 for name, root in sides.items():
                     env = {**os.environ, "PYTHONPATH": str(root)}
-                    cmd = [sys.executable, "-m", "analysis", "run", "--data", str(root / "data" / "sample"), "--out", out]
                     t0 = time.perf_counter()
-                    subprocess.run(cmd, cwd=root, env=env, check=True, capture_output=True)
+                    subprocess.run(_run_command(root, out), cwd=root, env=env, check=True, capture_output=True)
                     if i:  # the first round warms up
                         times[name].append(time.perf_counter() - t0)
     finally:

@@ -880,11 +880,11 @@ def evaluate_programs(
     Notes
     -----
     With more than one worker, the programs are evaluated in worker processes forked
-    by a ``forkserver`` (on Linux; spawned elsewhere) that imported this module first (a forked child of a process
-    whose BLAS / OpenMP threads have run can deadlock; the fork server has only
-    imported, and the workers skip the imports a spawned interpreter repeats), each
-    limited to one BLAS thread. Each evaluation is split
-    in three tasks: the panel, method ladder, event study and diagnostics first, then
+    by a ``forkserver`` that imported this module first (on Linux; spawned elsewhere),
+    each limited to one BLAS thread. A forked child of a process whose BLAS / OpenMP
+    threads have run can deadlock; the fork server has only imported, and its workers
+    skip the imports a spawned interpreter repeats. Each evaluation is split in three
+    tasks: the panel, method ladder, event study and diagnostics first, then
     the heterogeneity and the robustness tables, which need the ladder's comparison
     month and controls and so start once it is done; the pool runs whichever task is
     ready, so both cores stay busy. Every worker receives the dataset once, its
