@@ -42,6 +42,7 @@ from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
 from analysis.progress import PROGRESS_ENV, ProgressTail
 from analysis.report import page_title
 from analysis.run_summary import PAGE, rebuild_index, write_run_summary
+from analysis.upstream import READY_FOLDER, results_marker
 from analysis.upstream import input_fingerprints
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -430,7 +431,9 @@ def _execute_all(
     """Execute and render the notebooks in dependency order, independent ones side by side.
 
     A notebook starts once every notebook it depends on (``metadata.kit.depends_on``, among the
-    notebooks of this run) has run through; a dependency outside the run is the notebook's own
+    notebooks of this run) has run through, or has said that its results are written
+    (:meth:`analysis.report.ReportContext.results_ready`: notebook 02 says so after its exports,
+    and 03 and 04 then run beside 02's figures); a dependency outside the run is the notebook's own
     business (:func:`analysis.upstream.load_upstream` finds or computes it). Its kernel starts,
     and imports what it imports, as soon as every notebook it depends on has started, so that
     only its own cells are left to wait for (``jobs`` counts the notebooks whose cells run). A
@@ -438,7 +441,9 @@ def _execute_all(
     wait for still runs: notebook 02's evaluation workers use both cores, and 00 beside them
     only lengthened the run's longest chain (it now runs beside the short 03 -> 04). When
     a dependency failed or was skipped, the notebook is ``skipped`` with the reason on its page
-    and in ``run.json``; notebooks caught in a dependency cycle are skipped too.
+    and in ``run.json``; notebooks caught in a dependency cycle are skipped too. A dependency that
+    fails after its results were written (in a figure) leaves the notebooks that read them as they
+    ran; the run is failed all the same.
     """
     heartbeat = 30.0
     names = {nb.stem for nb in notebooks}
@@ -458,6 +463,17 @@ def _execute_all(
     dependents = {item.name: _dependents(item.name, items) for item in items}
     waiting.sort(key=lambda item: -len(dependents[item.name]))
     gates = Path(tempfile.mkdtemp(prefix="tik-gates-"))
+
+    def results_written(name: str) -> bool:
+        """Whether a dependency's results are there to read: it ran through, or it runs on and said they are written."""
+        dep = by_name[name]
+        return dep.status == "ok" or (dep.status == "running" and results_marker(folder, name).exists())
+
+    def waits_for_results() -> bool:
+        """Whether a notebook waits for a running dependency that may say at any moment that its results are written."""
+        return any(by_name[d].status == "running" and not results_marker(folder, d).exists()
+                   for item in waiting for d in item.depends_on if d in names)  # fmt: skip
+
     warming: dict[str, Future] = {}  # submitted behind a closed gate
     queued_said: set[str] = set()
 
@@ -481,6 +497,7 @@ def _execute_all(
     gc.freeze()
     with ProcessPoolExecutor(max_workers=max(1, jobs, len(items))) as pool:
         pending: dict[Future, NotebookRun] = {}
+        last_beat = time.perf_counter() - t_run
         try:
             while waiting or pending:
                 for item in list(waiting):
@@ -493,7 +510,7 @@ def _execute_all(
                         if item.name in warming:
                             (gates / f"{item.name}.stop").touch()
                             pending.pop(warming.pop(item.name), None)
-                    elif all(by_name[d].status == "ok" for d in deps):
+                    elif all(results_written(d) for d in deps):
                         # a notebook nothing waits for, queued behind busy slots, lets a freed slot's CPU go to the
                         # notebooks others wait for while any of them still runs (their chain is the run's length)
                         held = item.name in queued_said and not dependents[item.name] and any(
@@ -530,12 +547,16 @@ def _execute_all(
                         say(f"  [{time.perf_counter() - t_run:5.0f} s] {item.error.replace('skipped: ', 'skipped ' + item.name + ': ')}")
                 if not pending:
                     break
-                done, _ = wait(pending, timeout=heartbeat, return_when=FIRST_COMPLETED)
+                # a dependency's "results written" is a file, not a finished worker: look for it often while anything waits on it
+                done, _ = wait(pending, timeout=0.2 if waits_for_results() else heartbeat, return_when=FIRST_COMPLETED)
                 elapsed = time.perf_counter() - t_run
                 if not done:
-                    busy = sorted(i.name for i in pending.values() if i.status == "running")
-                    say(f"  [{elapsed:5.0f} s] still running: {', '.join(busy)}")
+                    if elapsed - last_beat >= heartbeat:
+                        last_beat = elapsed
+                        busy = sorted(i.name for i in pending.values() if i.status == "running")
+                        say(f"  [{elapsed:5.0f} s] still running: {', '.join(busy)}")
                     continue
+                last_beat = elapsed
                 for future in done:
                     item = pending.pop(future)
                     try:
@@ -552,6 +573,7 @@ def _execute_all(
             for name in warming:  # a run cut short: nothing may wait on a gate that never opens
                 (gates / f"{name}.stop").touch()
     shutil.rmtree(gates, ignore_errors=True)  # once every worker has seen its gate
+    shutil.rmtree(folder / READY_FOLDER, ignore_errors=True)  # the run's own signals, not part of the report
 
 
 def run(

@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, SUPPRESSED, assert_no_identifiers, escape, suppress_small_groups
+from analysis.upstream import results_marker
 
 #: Column names read as "number of people behind this row" when no count column is named.
 COUNT_COLUMNS: tuple[str, ...] = ("n", "n_employees", "n_trainees", "headcount", "employees", "trainees")
@@ -703,8 +705,24 @@ class ReportContext:
         if self._root is not None:
             folder = self._root / "tables"
             folder.mkdir(parents=True, exist_ok=True)
-            safe.to_csv(folder / f"{self.notebook}__{name}.csv", index=False)
+            path = folder / f"{self.notebook}__{name}.csv"
+            partial = folder / f".{path.name}.partial"  # a notebook reading this run's tables meanwhile never sees half a file
+            safe.to_csv(partial, index=False)
+            os.replace(partial, path)
         return safe
+
+    def results_ready(self) -> None:
+        """Say that every table other notebooks read from this run is written (nothing outside a run).
+
+        The notebooks that depend on this one (``metadata.kit.depends_on``) start then, while this
+        one goes on with its figures: notebook 02 calls it after its exports, so 03's ROI and 04's
+        scorecard run beside 02's figures instead of after them. Tables are written whole
+        (:meth:`table`), so a reader never sees half a file.
+        """
+        if self._root is not None:
+            marker = results_marker(self._root, self.notebook)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
 
     def kpi_label(self, kpi: str) -> str:
         """A KPI's display name (its ``label`` in ``kpi_definitions``, else a readable form of the id)."""

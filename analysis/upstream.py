@@ -29,7 +29,7 @@ import pandas as pd
 
 from analysis.validation import sha256_file
 
-__all__ = ["Upstream", "UpstreamMissing", "find_run", "input_fingerprints", "load_upstream", "read_tables"]
+__all__ = ["Upstream", "UpstreamMissing", "find_run", "input_fingerprints", "load_upstream", "read_tables", "results_marker"]
 
 SOURCE_THIS_RUN = "this run"
 #: Set (by ``make test``) so a notebook run outside a scheduled run never reads an earlier run of reports/.
@@ -41,6 +41,30 @@ SOURCE_COMPUTED = "computed now"
 #: evaluation computed now is notebook 02's, every part included (tests/test_upstream.py holds the
 #: two to each other), and one cached evaluation serves both (:mod:`analysis.attribution.cache`).
 ATTRIBUTION_DEFAULTS: dict[str, Any] = {"n_boot": 999, "seed": 7}
+
+
+#: Folder of a run folder where notebooks say that their exported results are complete (the run removes it at its end).
+READY_FOLDER = ".results-ready"
+
+
+def results_marker(run_folder: str | Path, notebook: str) -> Path:
+    """The file whose presence says that ``notebook`` has written every table other notebooks read from the run.
+
+    Written by :meth:`analysis.report.ReportContext.results_ready`; read by the pipeline, which
+    then lets the notebooks that depend on ``notebook`` start while it draws its figures.
+
+    Parameters
+    ----------
+    run_folder : str or Path
+        The run folder (a notebook's ``output_dir``).
+    notebook : str
+        Notebook name without extension.
+
+    Returns
+    -------
+    Path
+    """
+    return Path(run_folder) / READY_FOLDER / notebook
 
 
 class UpstreamMissing(LookupError):

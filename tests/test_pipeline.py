@@ -389,6 +389,38 @@ def test_a_queued_notebook_nothing_waits_for_lets_the_chain_others_wait_for_fini
     assert free[0] >= long_[1] > short[1], "the free notebook took 01's slot while 02, which 03 waits for, still ran"
 
 
+READY = 'from analysis.report import ReportContext\nReportContext("{name}", output_dir).results_ready()'
+
+
+def test_dependent_notebook_starts_when_its_dependency_says_its_results_are_written(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    # 01 writes its results, says so, then takes 6 s more (notebook 02's figures); 02 reads 01's results
+    _stamp_notebook(nbdir, "01_first", sleep=6, body='Path(output_dir, "tables").mkdir(exist_ok=True)\n'
+                    'Path(output_dir, "tables", "01_first__result.csv").write_text("x\\n1\\n")\n' + READY.format(name="01_first"))
+    _stamp_notebook(nbdir, "02_after", depends_on=["01_first"],
+                    body='from analysis.upstream import read_tables\nassert read_tables(output_dir, "01_first")["result"]["x"].tolist() == [1]')
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False, jobs=2)
+    assert result.ok, result.error
+    first, after = _times(result.folder, "01_first"), _times(result.folder, "02_after")
+    assert first[0] < after[0] < first[1] - 3, "the dependent waited for the end of a dependency whose results were written"
+    assert not (result.folder / ".results-ready").exists(), "the run's signals were left in the published folder"
+
+
+def test_a_dependency_failing_after_its_results_were_written_fails_the_run(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    _stamp_notebook(nbdir, "01_first", body=READY.format(name="01_first") + "\ntime.sleep(3)\nraise RuntimeError('a figure failed')")
+    _stamp_notebook(nbdir, "02_after", depends_on=["01_first"])
+    _stamp_notebook(nbdir, "03_after_after", depends_on=["02_after"])
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False, jobs=2)
+    assert not result.ok
+    status = {n.name: n.status for n in result.notebooks}
+    assert status == {"01_first": "failed", "02_after": "ok", "03_after_after": "ok"}, [(n.name, n.error) for n in result.notebooks]
+    assert "01_first" in (result.error or "") and "02_after" not in (result.error or "")
+    assert not (tmp_path / "reports" / "latest").exists()
+
+
 def test_failed_dependency_skips_the_dependent_and_keeps_latest(tmp_path: Path, small_dataset: Path) -> None:
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
