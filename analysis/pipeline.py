@@ -438,8 +438,10 @@ def _execute_all(
     and imports what it imports, as soon as every notebook it depends on has started, so that
     only its own cells are left to wait for (``jobs`` counts the notebooks whose cells run). A
     notebook nothing waits for that had to queue for a slot waits on while a notebook others
-    wait for still runs: notebook 02's evaluation workers use both cores, and 00 beside them
-    only lengthened the run's longest chain (it now runs beside the short 03 -> 04). When
+    wait for still runs and has not written its results: notebook 02's evaluation workers use
+    both cores, and 00 beside them only lengthened the run's longest chain (it now runs beside
+    the short 03 -> 04). Of two notebooks nothing waits for, the one at the end of a chain (04)
+    takes a freed slot before a free-standing one (00). When
     a dependency failed or was skipped, the notebook is ``skipped`` with the reason on its page
     and in ``run.json``; notebooks caught in a dependency cycle are skipped too. A dependency that
     fails after its results were written (in a figure) leaves the notebooks that read them as they
@@ -461,7 +463,8 @@ def _execute_all(
     # of the notebooks ready together, those that others wait for start first (02, on which 03 and 04 wait, before
     # 00 and 01): the run's longest chain starts at once instead of queueing behind a notebook nothing needs
     dependents = {item.name: _dependents(item.name, items) for item in items}
-    waiting.sort(key=lambda item: -len(dependents[item.name]))
+    # and of two that nothing waits for, the one at the end of a chain (04, after 02 and 03) before a free-standing one (00)
+    waiting.sort(key=lambda item: (-len(dependents[item.name]), -len(item.depends_on)))
     gates = Path(tempfile.mkdtemp(prefix="tik-gates-"))
 
     def results_written(name: str) -> bool:
@@ -512,9 +515,10 @@ def _execute_all(
                             pending.pop(warming.pop(item.name), None)
                     elif all(results_written(d) for d in deps):
                         # a notebook nothing waits for, queued behind busy slots, lets a freed slot's CPU go to the
-                        # notebooks others wait for while any of them still runs (their chain is the run's length)
+                        # notebooks others wait for while any of them still runs and has not yet written its results
+                        # (their chain is the run's length)
                         held = item.name in queued_said and not dependents[item.name] and any(
-                            i.status == "running" and dependents[i.name] for i in items)
+                            i.status == "running" and dependents[i.name] and not results_marker(folder, i.name).exists() for i in items)
                         if running >= max(1, jobs) or held:
                             if item.name not in queued_said:
                                 queued_said.add(item.name)

@@ -407,6 +407,21 @@ def test_dependent_notebook_starts_when_its_dependency_says_its_results_are_writ
     assert not (result.folder / ".results-ready").exists(), "the run's signals were left in the published folder"
 
 
+def test_the_end_of_a_chain_takes_a_freed_slot_before_a_notebook_nothing_waits_for(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    # 01 writes its results at once and runs on (02's figures); 03 is the end of its chain (04); 02 stands alone (00)
+    _stamp_notebook(nbdir, "01_head", sleep=7, body=READY.format(name="01_head"))
+    _stamp_notebook(nbdir, "03_tail", depends_on=["01_head"], sleep=1)
+    _stamp_notebook(nbdir, "00_free", sleep=2)
+    _stamp_notebook(nbdir, "02_busy", sleep=1)
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False, jobs=2)
+    assert result.ok, result.error
+    head, tail, busy = (_times(result.folder, n) for n in ("01_head", "03_tail", "02_busy"))
+    assert tail[0] < busy[0], "a free-standing notebook took the freed slot before the end of a chain"
+    assert busy[0] < head[1], "the free-standing notebook waited for a notebook whose results were already written"
+
+
 def test_a_dependency_failing_after_its_results_were_written_fails_the_run(tmp_path: Path, small_dataset: Path) -> None:
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
