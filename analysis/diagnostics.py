@@ -387,7 +387,7 @@ def placebo_fake_dates(
     )
     try:
         res = fit_callaway_santanna(
-            placebo_prep, control=control, method=method, pscore_trim=pscore_trim  # type: ignore[arg-type]
+            placebo_prep, control=control, method=method, pscore_trim=pscore_trim, cells="post"  # type: ignore[arg-type]
         )
         agg = res.aggregate("simple")
     except (ValueError, np.linalg.LinAlgError) as exc:

@@ -572,6 +572,7 @@ def fit_callaway_santanna(
     allow_unbalanced_panel: bool = False,
     base_period: Literal["varying", "universal"] = "varying",
     pscore_trim: float = 0.01,
+    cells: Literal["all", "post"] = "all",
 ) -> StaggeredDiDResults:
     """Run ``diff_diff.CallawaySantAnna`` on a prepared panel (no extra copies).
 
@@ -610,6 +611,13 @@ def fit_callaway_santanna(
         controls the *typical* score is near the cohort's share, so a lower
         bound of 0.01 would flatten the control weights; R's ``DRDID`` does
         not clip low scores at all.
+    cells : {"all", "post"}
+        ``"post"`` estimates only the cells the overall ATT averages (``t >= g - anticipation``),
+        not the pre-treatment cells an event study, a pre-trend test or HonestDiD needs: a fit
+        read only through ``aggregate("simple")`` (robustness rows, subgroups) does about half
+        the work for the same numbers, bit for bit (each cell is computed on its own, and the
+        overall ATT is aggregated over the same cells in the same order).
+        ``aggregate("dynamic")`` of such a fit raises.
 
     Returns
     -------
@@ -635,6 +643,10 @@ def fit_callaway_santanna(
         pscore_fallback="unconditional",
         pscore_trim=pscore_trim,
     )
+    if cells == "post":
+        _post_treatment_cells_only(est)
+    elif cells != "all":
+        raise ValueError(f"cells must be 'all' or 'post', got {cells!r}")
     with warnings.catch_warnings(record=True) as rec, _blas_threads(1 if prepared.covariates else None), \
             did_speedups.installed():  # exact stand-ins for three diff_diff internals (analysis/did_speedups.py)
         warnings.simplefilter("always")
@@ -671,7 +683,23 @@ def fit_callaway_santanna(
         pscore_trim=pscore_trim,
         engine_messages=_collect(rec),
         prepared_ref=prepared,
+        cells=cells,
     )
+
+
+def _post_treatment_cells_only(est: Any) -> None:
+    """Make a ``CallawaySantAnna`` estimator attempt only the cells ``t >= g - anticipation``.
+
+    ``diff_diff`` asks ``_valid_periods_for_group`` which periods of a cohort to estimate (in
+    every estimation path); this instance's answer keeps, of those, the ones its overall ATT
+    averages. ``tests/test_did_engine.py`` names the method.
+    """
+    every = est._valid_periods_for_group
+
+    def post_treatment(g: Any, time_periods: list[Any], observed_sorted: list[Any]) -> list[Any]:
+        return [t for t in every(g, time_periods, observed_sorted) if t >= g - est.anticipation]
+
+    est._valid_periods_for_group = post_treatment
 
 
 def staggered_did(
@@ -801,9 +829,11 @@ class StaggeredDiDResults:
         base_period: str = "varying",
         prepared_ref: PreparedPanel | None = None,
         pscore_trim: float = 0.01,
+        cells: str = "all",
     ) -> None:
         self.raw = raw
         self.pscore_trim = pscore_trim
+        self.cells = cells  # "post": only the cells t >= g - anticipation were estimated (no event study)
         self.base_period = base_period
         self.prepared = prepared_ref
         self.outcome = prepared.outcome
@@ -1261,6 +1291,9 @@ class StaggeredDiDResults:
         key = _AGG_ALIASES.get(kind)
         if key is None:
             raise ValueError(f"kind must be one of simple, dynamic, group, calendar; got {kind!r}")
+        if key == "dynamic" and self.cells == "post":
+            raise ValueError("this fit estimated only the post-treatment cells (cells='post'): an event study needs "
+                             "the months before training too; fit with cells='all'")
         if key not in self._agg_cache:
             self._agg_cache[key] = {
                 "simple": self._simple,

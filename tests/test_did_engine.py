@@ -141,6 +141,19 @@ def test_speedup_targets_are_module_functions_of_staggered(name, needed):
     )
 
 
+def test_every_estimation_path_asks_the_estimator_which_periods_to_estimate():
+    """fit_callaway_santanna(cells="post") answers CallawaySantAnna._valid_periods_for_group for its instance."""
+    from diff_diff import CallawaySantAnna, staggered
+
+    method = getattr(CallawaySantAnna, "_valid_periods_for_group", None)
+    assert callable(method), "CallawaySantAnna._valid_periods_for_group is gone (analysis/did.py: cells='post')"
+    assert _params(method) >= {"g", "time_periods", "observed_sorted"}, "its parameters changed (analysis/did.py)"
+    source = inspect.getsource(staggered)
+    assert source.count("self._valid_periods_for_group(") >= 3, (
+        "diff_diff no longer asks self._valid_periods_for_group in every estimation path: cells='post' may not apply"
+    )
+
+
 def test_cholesky_targets_are_scipys_names_in_diff_diff_linalg():
     """analysis/did_speedups.py swaps diff_diff.linalg's cho_factor / cho_solve (scipy's) during a kit fit."""
     import scipy.linalg

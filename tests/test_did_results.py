@@ -149,3 +149,32 @@ def test_default_level_follows_alpha(mpdta):
     np.testing.assert_allclose(res.conf_int().to_numpy(), res.conf_int(0.90).to_numpy())
     tidy = overall.tidy()
     assert (tidy["ci_low"].iloc[0], tidy["ci_high"].iloc[0]) == pytest.approx((lo90, hi90))
+
+
+# ---- cells="post": a fit read only through its overall ATT estimates only the cells it averages ---------------------
+@pytest.mark.parametrize(("method", "anticipation", "cluster"), [("dr", 0, None), ("reg", 1, "state"), ("ipw", 1, None)])
+def test_a_post_cells_fit_gives_the_overall_att_of_the_full_fit_bit_for_bit(mpdta, method, anticipation, cluster) -> None:
+    from analysis.did import fit_callaway_santanna, prepare_did_panel
+
+    df = mpdta.assign(state=mpdta["countyreal"] // 1000)
+    prep = prepare_did_panel(df, "lemp", "countyreal", "year", "first.treat", covariates=["lpop"], cluster=cluster)
+    full = fit_callaway_santanna(prep, method=method, anticipation=anticipation)
+    post = fit_callaway_santanna(prep, method=method, anticipation=anticipation, cells="post")
+    # only the cells t >= g - anticipation were estimated, and each is the full fit's number
+    assert all(t >= g - anticipation for g, t in post.raw.group_time_effects)
+    pre = [gt for gt in full.raw.group_time_effects if gt[1] < gt[0] - anticipation]
+    assert len(pre) >= 3 and not set(pre) & set(post.raw.group_time_effects)
+    for gt, cell in post.raw.group_time_effects.items():
+        assert (cell["effect"], cell["se"]) == (full.raw.group_time_effects[gt]["effect"], full.raw.group_time_effects[gt]["se"])
+    a, b = full.aggregate("simple"), post.aggregate("simple")
+    assert (a.att, a.se, a.n_treated, a.n_control) == (b.att, b.se, b.n_treated, b.n_control)
+    with pytest.raises(ValueError, match="post-treatment cells"):
+        post.aggregate("dynamic")
+
+
+def test_cells_must_be_all_or_post(mpdta) -> None:
+    from analysis.did import fit_callaway_santanna, prepare_did_panel
+
+    prep = prepare_did_panel(mpdta, "lemp", "countyreal", "year", "first.treat")
+    with pytest.raises(ValueError, match="cells must be 'all' or 'post'"):
+        fit_callaway_santanna(prep, cells="pre")  # type: ignore[arg-type]

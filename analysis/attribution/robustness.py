@@ -46,7 +46,8 @@ def _subgroup_fit(
     mask = (frame[prep.cohort] == 0) | frame[u].isin(keep_units)
     sub = replace(prep, frame=frame.loc[mask])
     res = fit_callaway_santanna(
-        sub, control=control, method=method, anticipation=anticipation, pscore_trim=PSCORE_TRIM  # type: ignore[arg-type]
+        sub, control=control, method=method, anticipation=anticipation, pscore_trim=PSCORE_TRIM,  # type: ignore[arg-type]
+        cells="post",  # read only through its overall ATT
     )
     return res.aggregate("simple")
 
@@ -195,7 +196,8 @@ def _robustness(
     reuse: dict[int, StaggeredDiDResults | AggregateEffect] | None = None,
 ) -> pd.DataFrame:
     # ``main`` and ``reuse`` are fits already run (or their overall ATT, which is all a row
-    # needs: a worker process receives that instead of the fit)
+    # needs: a worker process receives that instead of the fit); the refits estimate only the
+    # post-treatment cells their overall ATT averages (cells="post")
     prep = est_panel.prepared
     frame = prep.frame
     rows = []
@@ -220,7 +222,7 @@ def _robustness(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 res = fit_callaway_santanna(panel if panel is not None else prep, method=method,  # type: ignore[arg-type]
-                                            pscore_trim=PSCORE_TRIM, **kw)
+                                            pscore_trim=PSCORE_TRIM, cells="post", **kw)
             add(label, res, note)
         except (ValueError, np.linalg.LinAlgError) as exc:
             add(label, None, f"not estimable: {exc}")
@@ -237,7 +239,7 @@ def _robustness(
                 pp = pooled_panel.prepared
                 res = fit_callaway_santanna(replace(pp, covariates=[c for c in prep.covariates if c in pp.frame.columns]),
                                             control=control, method="dr", anticipation=anticipation,  # type: ignore[arg-type]
-                                            pscore_trim=PSCORE_TRIM)
+                                            pscore_trim=PSCORE_TRIM, cells="post")
             aside = int(pooled_panel.trainees["set_aside"].str.startswith("small training month").sum())
             add(label, res, "this program's median training month has fewer trainees than the small-cohort threshold, so "
                 "the recommended estimate keeps every month as it is and adjusts by outcome regression; this row is "
@@ -272,7 +274,7 @@ def _robustness(
         try:
             res = fit_callaway_santanna(
                 replace(prep, frame=bal), method=method, anticipation=anticipation,  # type: ignore[arg-type]
-                pscore_trim=PSCORE_TRIM,
+                pscore_trim=PSCORE_TRIM, cells="post",
             )
             add("Balanced subsample (employees present every month)", res,
                 f"keeps {n_t} trainees and {n_c} never-trained employees")
@@ -284,7 +286,7 @@ def _robustness(
     try:
         res = fit_callaway_santanna(
             prep, control="not_yet", method=method, anticipation=anticipation,  # type: ignore[arg-type]
-            pscore_trim=PSCORE_TRIM,
+            pscore_trim=PSCORE_TRIM, cells="post",
         )
         add("Not-yet-trained employees also as controls", res, "")
     except (ValueError, np.linalg.LinAlgError) as exc:
@@ -298,7 +300,7 @@ def _robustness(
             res = fit_callaway_santanna(
                 replace(prep, frame=lev, covariates=[*prep.covariates, "baseline_kpi"]),
                 control="never", method=method, anticipation=anticipation,  # type: ignore[arg-type]
-                pscore_trim=PSCORE_TRIM,
+                pscore_trim=PSCORE_TRIM, cells="post",
             )
             add(level_label, res,
                 f"mean KPI of the first {BASELINE_MONTHS} months before training; not in the recommended estimate "
@@ -312,7 +314,7 @@ def _robustness(
                 warnings.simplefilter("ignore")
                 res = fit_callaway_santanna(
                     prep, method=method, anticipation=anticipation,  # type: ignore[arg-type]
-                    allow_unbalanced_panel=True, pscore_trim=PSCORE_TRIM,
+                    allow_unbalanced_panel=True, pscore_trim=PSCORE_TRIM, cells="post",
                 )
             add("Repeated cross-sections (R did allow_unbalanced_panel)", res,
                 "assumes a stable workforce composition")
