@@ -8,12 +8,13 @@ work done to get there changes. They are swapped into ``diff_diff.staggered`` an
 
 * :func:`cell_cluster_se` replaces ``staggered._cluster_robust_se_from_per_gt_if``, the
   cluster-robust standard error of one ATT(g, t) cell. ``diff_diff`` sums the cell's
-  influence function within cluster with a pandas ``groupby(psu).sum()`` per cell, which
-  factorises the same cluster ids again for every cell (17-22 % of a fit's CPU time). Here
-  pandas groups the ids once per fit and every cell's ``groupby`` reuses that grouper, so the
-  same pandas summation runs on the same codes and ``diff_diff``'s own variance function
-  (``survey.compute_survey_if_variance``) computes the standard error. Designs other than the
-  plain one-stage cluster design ``cluster=`` synthesises (strata, finite-population
+  influence function within cluster with a pandas ``DataFrame(...).groupby(psu).sum()`` per
+  cell, which builds a frame, factorises the same cluster ids and wraps the result again for
+  every cell. Here pandas groups the ids once per fit and every cell makes the one call pandas'
+  ``groupby(...).sum()`` makes underneath (the grouper's ``_cython_operation``, which picks
+  ``numpy.add.reduceat`` or the Cython ``group_sum`` as pandas would), then does
+  ``diff_diff``'s variance arithmetic in its order (:func:`cluster_if_variance`). Designs other
+  than the plain one-stage cluster design ``cluster=`` synthesises (strata, finite-population
   correction, replicate weights) go to ``diff_diff``'s own function.
 * :func:`shared_regressions` keeps the results of the per-cell propensity logits
   (``linalg.solve_logit``) and outcome regressions (``staggered._linear_regression``) while it is
@@ -39,7 +40,7 @@ when the ``diff-diff`` bound moves.
 from __future__ import annotations
 
 import contextlib
-import copy
+import functools
 import hashlib
 import inspect
 import threading
@@ -67,8 +68,8 @@ _LINALG_ORIGINALS: dict[str, Any] = {}
 # --------------------------------------------------------------------------- #
 # Cluster-robust SE of one ATT(g, t) cell
 # --------------------------------------------------------------------------- #
-#: The last designs seen: id(design) -> (design, the same design with its clusters grouped once).
-_GROUPED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+#: The last designs seen: id(design) -> (design, pandas' grouper of its clusters, or None).
+_GROUPERS: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 
 
 def _plain_cluster_design(resolved: Any) -> bool:
@@ -81,28 +82,85 @@ def _plain_cluster_design(resolved: Any) -> bool:
     )
 
 
-def _grouped_design(resolved: Any) -> Any:
-    """``resolved`` with its ``psu`` array replaced by the pandas grouper of that array, built once.
+def _cluster_grouper(resolved: Any) -> Any:
+    """pandas' grouper of ``resolved.psu``, built once per design; None when pandas offers none.
 
-    ``diff_diff`` sums a cell's influence function with ``DataFrame(scores).groupby(psu).sum()``;
-    given the grouper pandas built from the same ``psu`` (its ``_grouper``), ``groupby`` skips the
-    factorising and runs the same summation on the same codes, so the sums are the same numbers.
-    None when pandas offers no grouper (its internals moved): then diff_diff's own path runs.
+    It is the grouper ``pd.DataFrame(scores).groupby(psu)`` builds for every cell in
+    ``diff_diff`` (its ``_grouper``: the same factorised, sorted cluster codes). None when that
+    grouper is missing or its ``_cython_operation`` is not pandas 3's
+    ``(values, how, axis, min_count, **kwargs)`` (pandas 2 puts a ``kind`` first): then
+    ``diff_diff``'s own function runs.
     """
     key = id(resolved)
-    hit = _GROUPED.get(key)
+    hit = _GROUPERS.get(key)
     if hit is not None and hit[0] is resolved:
         return hit[1]
     psu = np.asarray(resolved.psu)
     grouper = getattr(pd.DataFrame(np.zeros((len(psu), 1))).groupby(psu), "_grouper", None)
-    grouped = None
-    if grouper is not None:
-        grouped = copy.copy(resolved)
-        grouped.psu = grouper
-    _GROUPED[key] = (resolved, grouped)
-    while len(_GROUPED) > 4:
-        _GROUPED.popitem(last=False)
-    return grouped
+    if not _sums_by_cython_operation(type(grouper)):
+        grouper = None
+    _GROUPERS[key] = (resolved, grouper)
+    while len(_GROUPERS) > 4:
+        _GROUPERS.popitem(last=False)
+    return grouper
+
+
+@functools.lru_cache(maxsize=None)
+def _sums_by_cython_operation(grouper_type: type) -> bool:
+    """Whether ``grouper_type._cython_operation`` has the signature :func:`cluster_if_variance` calls."""
+    op = getattr(grouper_type, "_cython_operation", None)
+    if not callable(op):
+        return False
+    try:
+        names = list(inspect.signature(op).parameters)
+    except (TypeError, ValueError):
+        return False
+    return names[:5] == ["self", "values", "how", "axis", "min_count"]
+
+
+def cluster_if_variance(psi: np.ndarray, grouper: Any) -> float:
+    """``diff_diff.survey.compute_survey_if_variance(psi, design)`` for a plain one-stage cluster design.
+
+    Parameters
+    ----------
+    psi : ndarray of float64, shape (n,)
+        Per-unit influence-function values.
+    grouper : pandas.core.groupby.ops.BaseGrouper
+        pandas' grouper of the design's ``psu`` (:func:`_cluster_grouper`).
+
+    Returns
+    -------
+    float
+        ``G / (G - 1) * sum_j (psi_j - mean_j psi_j)^2`` with ``psi_j`` the sum of ``psi`` over
+        cluster ``j`` (Liang & Zeger 1986); 0.0 when that is zero, NaN with fewer than two
+        clusters, as ``diff_diff``'s function.
+
+    Notes
+    -----
+    ``diff_diff`` (``survey._compute_stratified_psu_meat``, no strata, no FPC) sums within
+    cluster by ``pd.DataFrame(psi[:, None]).groupby(psu).sum().values``. pandas runs that sum as
+    ``grouper._cython_operation(block, "sum", axis=1, min_count=0, skipna=True)`` on the frame's
+    one float block (shape 1 x n), which picks the kernel itself: ``numpy.add.reduceat`` when the
+    cluster codes are sorted and ``psi`` has no NaN, else its Kahan-compensated Cython
+    ``group_sum`` (the two differ in the last digits, so neither may be called in the other's
+    place). Here the same call runs on the same block with the grouper built once per design,
+    so the cluster sums are the same numbers in the same memory layout; the rest is
+    ``diff_diff``'s arithmetic, in its order (mean, centring, ``centered.T @ centered``, the
+    ``(1 - f) * G / (G - 1)`` factor with ``f = 0``).
+    """
+    psu_scores = grouper._cython_operation(psi[np.newaxis, :], "sum", axis=1, min_count=0, skipna=True).T
+    n_psu = psu_scores.shape[0]
+    if n_psu < 2:
+        return np.nan  # diff_diff: a zero meat and no variance computed
+    psu_mean = psu_scores.mean(axis=0, keepdims=True)
+    centered = psu_scores - psu_mean
+    f_h = 0.0
+    adjustment = (1.0 - f_h) * (n_psu / (n_psu - 1))
+    meat = adjustment * (centered.T @ centered)
+    meat_scalar = float(meat[0, 0])
+    if meat_scalar == 0.0:
+        return 0.0
+    return meat_scalar
 
 
 def cell_cluster_se(inf_info: dict[str, Any] | None, resolved_survey: Any) -> float | None:
@@ -126,16 +184,13 @@ def cell_cluster_se(inf_info: dict[str, Any] | None, resolved_survey: Any) -> fl
     Notes
     -----
     The checks and the influence-function vector are those of ``diff_diff``'s function; the
-    variance is ``diff_diff.survey.compute_survey_if_variance`` itself,
-    ``V = G / (G - 1) * sum_j (psi_j - mean_j psi_j)^2`` with ``psi_j`` the cell's influence
-    function summed over the units of cluster ``j`` (Liang & Zeger 1986), given a design whose
-    clusters pandas has grouped once per fit instead of once per cell (:func:`_grouped_design`).
+    variance is :func:`cluster_if_variance`, ``diff_diff.survey.compute_survey_if_variance``'s
+    arithmetic with the clusters grouped once per fit instead of once per cell. Designs other
+    than the plain one-stage cluster design go to ``diff_diff``'s own function.
     """
-    from diff_diff.survey import compute_survey_if_variance
-
     original = _ORIGINALS.get("_cluster_robust_se_from_per_gt_if") or _diff_diff_cell_se()
-    grouped = _grouped_design(resolved_survey) if _plain_cluster_design(resolved_survey) else None
-    if grouped is None:
+    grouper = _cluster_grouper(resolved_survey) if _plain_cluster_design(resolved_survey) else None
+    if grouper is None:
         return original(inf_info, resolved_survey)
     if (
         inf_info is None
@@ -163,7 +218,7 @@ def cell_cluster_se(inf_info: dict[str, Any] | None, resolved_survey: Any) -> fl
         psi_per_index[treated_idx] += treated_inf
     if control_idx.size:
         psi_per_index[control_idx] += control_inf
-    var = compute_survey_if_variance(psi_per_index, grouped)
+    var = cluster_if_variance(psi_per_index, grouper)
     if np.isnan(var):
         return float("nan")
     if var < 0:

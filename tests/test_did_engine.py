@@ -156,13 +156,58 @@ def test_cholesky_targets_are_scipys_names_in_diff_diff_linalg():
     )
 
 
-def test_cell_variance_is_survey_if_variance_with_a_groupby_on_psu():
-    """did_speedups.cell_cluster_se hands compute_survey_if_variance a design whose psu is a pandas grouper."""
+def test_cell_variance_is_diff_diffs_single_stratum_cluster_arithmetic():
+    """did_speedups.cluster_if_variance repeats _compute_stratified_psu_meat's no-strata, cluster branch."""
     from diff_diff import survey
 
     assert {"psi", "resolved"} <= _params(survey.compute_survey_if_variance)
-    assert "groupby(psu).sum()" in inspect.getsource(survey._compute_stratified_psu_meat), (
-        "diff_diff.survey._compute_stratified_psu_meat no longer sums by groupby(psu): "
-        "analysis/did_speedups.py's grouped design may not apply"
+    source = inspect.getsource(survey._compute_stratified_psu_meat)
+    for line in (
+        "psu_scores = pd.DataFrame(scores).groupby(psu).sum().values",
+        "psu_mean = psu_scores.mean(axis=0, keepdims=True)",
+        "centered = psu_scores - psu_mean",
+        "adjustment = (1.0 - f_h) * (n_psu / (n_psu - 1))",
+        "meat = adjustment * (centered.T @ centered)",
+    ):
+        assert line in source, (
+            f"diff_diff.survey._compute_stratified_psu_meat no longer has {line!r}: analysis/did_speedups.py's "
+            "cluster_if_variance repeats that arithmetic in that order and must follow it"
+        )
+    if_source = inspect.getsource(survey.compute_survey_if_variance)
+    assert "if _variance_computed or legitimate_zero_count > 0:" in if_source, (
+        "diff_diff.survey.compute_survey_if_variance changed its zero / NaN rule (analysis/did_speedups.py repeats it)"
     )
-    assert hasattr(pd.DataFrame({"a": [1.0]}).groupby(np.array([0])), "_grouper"), "pandas GroupBy lost _grouper"
+
+
+def test_groupby_sum_is_the_groupers_cython_operation():
+    """pandas' DataFrame.groupby(psu).sum() is BaseGrouper._cython_operation(block, "sum", axis=1, min_count=0, skipna=True).
+
+    did_speedups.cluster_if_variance makes that call itself with the grouper built once per fit;
+    pandas 3.1 picks numpy.add.reduceat for sorted codes and the Cython group_sum otherwise, and the
+    two differ in the last digits, so it must be pandas' own dispatch, not either kernel alone.
+    """
+    from pandas.core.groupby import groupby, ops
+
+    from analysis import did_speedups
+
+    names = list(inspect.signature(ops.BaseGrouper._cython_operation).parameters)
+    assert names[:5] == ["self", "values", "how", "axis", "min_count"], (
+        f"pandas BaseGrouper._cython_operation is now {names}: analysis/did_speedups.py's cluster sums fall back "
+        "to diff_diff's own cell SE (slower, same numbers); update cluster_if_variance to the new call"
+    )
+    assert did_speedups._sums_by_cython_operation(ops.BaseGrouper)
+    agg = inspect.getsource(groupby.GroupBy._cython_agg_general)
+    assert "self._grouper._cython_operation(" in agg and "axis=data.ndim - 1," in agg, (
+        "pandas GroupBy._cython_agg_general no longer calls self._grouper._cython_operation(values, how, "
+        "axis=data.ndim - 1, ...) (analysis/did_speedups.py makes that call itself)"
+    )
+    assert '"sum",' in inspect.getsource(groupby.GroupBy.sum) and "skipna=skipna" in inspect.getsource(groupby.GroupBy.sum)
+    rng = np.random.default_rng(2)
+    for psu in (np.sort(rng.integers(0, 20, 300)), rng.integers(0, 20, 300)):
+        psi = rng.normal(size=300)
+        grouper = pd.DataFrame(np.zeros((300, 1))).groupby(psu)._grouper
+        ours = grouper._cython_operation(psi[np.newaxis, :], "sum", axis=1, min_count=0, skipna=True).T
+        ref = pd.DataFrame(psi[:, np.newaxis]).groupby(psu).sum().values
+        assert np.array_equal(ours, ref) and ours.strides == ref.strides, (
+            "pandas' groupby sum is no longer the grouper's _cython_operation (analysis/did_speedups.py)"
+        )

@@ -86,6 +86,78 @@ def test_cell_cluster_se_matches_on_every_cell_directly(mpdta, cluster):
     assert did_speedups.cell_cluster_se({"treated_idx": []}, design) is None
 
 
+def _design(psu: np.ndarray):
+    """The unit-level design diff_diff synthesises for ``cluster=``: clusters only."""
+    from diff_diff.survey import ResolvedSurveyDesign
+
+    return ResolvedSurveyDesign(weights=np.ones(len(psu)), weight_type="pweight", strata=None, psu=psu, fpc=None,
+                                n_strata=0, n_psu=len(np.unique(psu)), lonely_psu="remove")
+
+
+def _same(a, b) -> bool:
+    """The same value of the same type (NaN equal to NaN, None to None)."""
+    if a is None or b is None:
+        return a is b
+    return type(a) is type(b) and (a == b or (np.isnan(a) and np.isnan(b)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 600), n_clusters=st.integers(1, 60), seed=st.integers(0, 2**32 - 1),
+       order=st.sampled_from(["sorted", "shuffled", "one run each"]), nan=st.sampled_from([False, False, False, True]),
+       share=st.sampled_from([0.0, 0.1, 0.5, 1.0]), scale=st.sampled_from([1e-9, 1.0, 1e4]))
+def test_cluster_sums_and_variance_are_diff_diffs_numbers(n, n_clusters, seed, order, nan, share, scale):
+    """Cluster sums by pandas' own dispatch (reduceat for sorted codes, Cython group_sum otherwise) and
+    diff_diff's variance arithmetic: the same floats as compute_survey_if_variance / the cell SE."""
+    from diff_diff import staggered
+    from diff_diff.survey import compute_survey_if_variance
+
+    rng = np.random.default_rng(seed)
+    psu = rng.integers(0, n_clusters, n) * 7 + 3  # labels that are not 0..G-1
+    if order == "sorted":
+        psu = np.sort(psu)
+    elif order == "one run each":
+        psu = np.repeat(np.arange(n_clusters), n // n_clusters + 1)[:n]
+    chosen = rng.random(n) < share
+    psi = np.zeros(n)
+    psi[chosen] = rng.normal(size=int(chosen.sum())) * scale
+    if nan:
+        psi[rng.integers(n)] = np.nan
+    design = _design(psu)
+    grouper = did_speedups._cluster_grouper(design)
+    assert grouper is not None
+    sums = grouper._cython_operation(psi[np.newaxis, :], "sum", axis=1, min_count=0, skipna=True).T
+    ref_sums = pd.DataFrame(psi[:, np.newaxis]).groupby(psu).sum().values
+    assert np.array_equal(sums, ref_sums, equal_nan=True) and sums.strides == ref_sums.strides
+    assert _same(did_speedups.cluster_if_variance(psi, grouper), compute_survey_if_variance(psi, design))
+    # the whole cell: treated and control units drawn apart, as diff_diff's cells are
+    idx = rng.permutation(n)
+    n_t = int(rng.integers(0, n + 1))
+    info = {"treated_idx": idx[:n_t], "control_idx": idx[n_t:],
+            "treated_inf": psi[idx[:n_t]], "control_inf": psi[idx[n_t:]]}
+    assert _same(did_speedups.cell_cluster_se(info, design), staggered._cluster_robust_se_from_per_gt_if(info, design))
+
+
+def test_cell_cluster_se_leaves_other_designs_to_diff_diff(monkeypatch):
+    """Strata (or no pandas grouper to reuse): diff_diff's own function computes the SE."""
+    from diff_diff import staggered
+
+    rng = np.random.default_rng(4)
+    psu = rng.integers(0, 9, 120)
+    info = {"treated_idx": np.arange(30), "control_idx": np.arange(30, 120),
+            "treated_inf": rng.normal(size=30), "control_inf": rng.normal(size=90)}
+    calls = []
+    original = staggered._cluster_robust_se_from_per_gt_if
+    monkeypatch.setattr(did_speedups, "_diff_diff_cell_se", lambda: lambda *a: calls.append(a) or original(*a))
+    stratified = _design(psu)
+    stratified.strata = psu % 2
+    assert _same(did_speedups.cell_cluster_se(info, stratified), original(info, stratified)) and len(calls) == 1
+    monkeypatch.setattr(did_speedups, "_sums_by_cython_operation", lambda grouper_type: False)
+    did_speedups._GROUPERS.clear()
+    plain = _design(psu)
+    assert _same(did_speedups.cell_cluster_se(info, plain), original(info, plain)) and len(calls) == 2
+    did_speedups._GROUPERS.clear()
+
+
 def test_shared_regressions_reuse_without_changing_a_number(mpdta):
     prep = prepare_did_panel(mpdta, "lemp", "countyreal", "year", "first.treat", ["lpop"], cluster="state")
     alone = [fit_callaway_santanna(prep, method="dr", anticipation=a, n_boot=n, seed=5) for a, n in ((0, 0), (1, 19), (0, 0))]
