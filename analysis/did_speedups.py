@@ -16,6 +16,11 @@ work done to get there changes. They are swapped into ``diff_diff.staggered`` an
   ``diff_diff``'s variance arithmetic in its order (:func:`cluster_if_variance`). Designs other
   than the plain one-stage cluster design ``cluster=`` synthesises (strata, finite-population
   correction, replicate weights) go to ``diff_diff``'s own function.
+* :func:`safe_inference` replaces ``staggered.safe_inference`` (``diff_diff.utils``'), the t
+  statistic, p-value and confidence interval of every cell and aggregate: the normal p-value
+  ``2 * scipy.stats.norm.sf(|t|)`` is ``2 * scipy.special.ndtr(-|t|)`` underneath, called here
+  without scipy's distribution layer (2.5 instead of 40 us a call, timeit). With degrees of freedom
+  (a clustered fit's) it is ``diff_diff``'s own function.
 * :func:`shared_regressions` keeps the results of the per-cell propensity logits
   (``linalg.solve_logit``) and outcome regressions (``staggered._linear_regression``) while it is
   open, keyed by a SHA-256 digest of their inputs, and hands a stored result back when the same
@@ -53,8 +58,17 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 from scipy.linalg.lapack import dpotrf, dpotrs
+from scipy.special import ndtr
 
-__all__ = ["cell_cluster_se", "cho_factor", "cho_solve", "installed", "shared_regressions"]
+__all__ = [
+    "cell_cluster_se",
+    "cho_factor",
+    "cho_solve",
+    "cluster_if_variance",
+    "installed",
+    "safe_inference",
+    "shared_regressions",
+]
 
 #: Bytes of stored regression results :func:`shared_regressions` keeps at most (oldest dropped first).
 DEFAULT_MAX_BYTES = 256 * 2**20
@@ -230,6 +244,50 @@ def _diff_diff_cell_se() -> Callable[..., Any]:
     from diff_diff import staggered
 
     return staggered._cluster_robust_se_from_per_gt_if
+
+
+# --------------------------------------------------------------------------- #
+# Inference of one estimate (t statistic, p-value, confidence interval)
+# --------------------------------------------------------------------------- #
+def safe_inference(effect: Any, se: Any, alpha: float = 0.05, df: Any = None) -> tuple[Any, Any, tuple[Any, Any]]:
+    """``diff_diff.utils.safe_inference`` with the normal p-value computed without scipy's distribution layer.
+
+    Parameters
+    ----------
+    effect, se, alpha, df
+        As ``diff_diff.utils.safe_inference``: the estimate, its standard error, the level of
+        the confidence interval, the degrees of freedom (None: the normal distribution).
+
+    Returns
+    -------
+    tuple
+        ``(t_stat, p_value, (ci_lower, ci_upper))``, the same objects' values and types as
+        ``diff_diff``'s function; all NaN when ``se`` is not finite and positive.
+
+    Notes
+    -----
+    ``diff_diff`` computes the two-sided normal p-value as ``float(2 * scipy.stats.norm.sf(|t|))``;
+    for a finite float64 ``|t|`` scipy's ``sf`` reduces to ``scipy.special.ndtr(-|t|)`` (the
+    support and argument checks pass it through unchanged), which is called here directly, then
+    doubled and converted as ``diff_diff`` does. The gate on ``se``, ``t = effect / se`` and the
+    confidence interval (``diff_diff.utils.compute_confidence_interval``, whose critical value
+    ``diff_diff`` caches) are ``diff_diff``'s own. A ``df`` that is not None, or a ``t`` that is
+    not a finite float, goes to ``diff_diff``'s own function.
+    """
+    from diff_diff import utils
+
+    original = _ORIGINALS.get("safe_inference") or utils.safe_inference
+    if df is not None:
+        return original(effect, se, alpha, df)
+    if not (np.isfinite(se) and se > 0):
+        return np.nan, np.nan, (np.nan, np.nan)
+    t_stat = effect / se
+    if (type(t_stat) is not float and type(t_stat) is not np.float64) or not np.isfinite(t_stat):
+        return original(effect, se, alpha, df)
+    p_value = ndtr(-np.abs(t_stat))
+    p_value *= 2
+    conf_int = utils.compute_confidence_interval(effect, se, alpha, df=df)
+    return t_stat, float(p_value), conf_int
 
 
 # --------------------------------------------------------------------------- #
@@ -467,9 +525,11 @@ def installed() -> Iterator[None]:
                 _cluster_robust_se_from_per_gt_if=staggered._cluster_robust_se_from_per_gt_if,
                 solve_logit=staggered.solve_logit,
                 _linear_regression=staggered._linear_regression,
+                safe_inference=staggered.safe_inference,
             )
             _LINALG_ORIGINALS.update(cho_factor=linalg.cho_factor, cho_solve=linalg.cho_solve)
             staggered._cluster_robust_se_from_per_gt_if = cell_cluster_se
+            staggered.safe_inference = safe_inference
             staggered.solve_logit = _memoised("solve_logit", _ORIGINALS["solve_logit"], "diagnostics_out")
             staggered._linear_regression = _memoised("_linear_regression", _ORIGINALS["_linear_regression"], None)
             linalg.cho_factor = cho_factor

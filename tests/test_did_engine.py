@@ -126,6 +126,7 @@ def test_fitted_result_carries_the_aggregation_kit(n_boot):
         ("_cluster_robust_se_from_per_gt_if", {"inf_info", "resolved_survey"}),
         ("solve_logit", {"X", "y", "rank_deficient_action", "weights", "context_label", "diagnostics_out"}),
         ("_linear_regression", {"X", "y", "rank_deficient_action", "weights"}),
+        ("safe_inference", {"effect", "se", "alpha", "df"}),
     ],
 )
 def test_speedup_targets_are_module_functions_of_staggered(name, needed):
@@ -211,3 +212,22 @@ def test_groupby_sum_is_the_groupers_cython_operation():
         assert np.array_equal(ours, ref) and ours.strides == ref.strides, (
             "pandas' groupby sum is no longer the grouper's _cython_operation (analysis/did_speedups.py)"
         )
+
+
+def test_normal_p_value_is_ndtr_underneath():
+    """did_speedups.safe_inference computes diff_diff's normal p-value 2 * norm.sf(|t|) as 2 * ndtr(-|t|)."""
+    from diff_diff import staggered, utils
+    from scipy.stats import _continuous_distns
+
+    assert staggered.safe_inference is utils.safe_inference, (
+        "diff_diff.staggered no longer imports diff_diff.utils.safe_inference (analysis/did_speedups.py swaps it)"
+    )
+    p_source = inspect.getsource(utils.compute_p_value)
+    for line in ("p_value = stats.norm.sf(np.abs(t_stat))", "p_value *= 2", "return float(p_value)"):
+        assert line in p_source, f"diff_diff.utils.compute_p_value no longer has {line!r} (analysis/did_speedups.py)"
+    s_source = inspect.getsource(utils.safe_inference)
+    for line in ("if not (np.isfinite(se) and se > 0):", "t_stat = effect / se",
+                 "conf_int = compute_confidence_interval(effect, se, alpha, df=df)"):
+        assert line in s_source, f"diff_diff.utils.safe_inference no longer has {line!r} (analysis/did_speedups.py)"
+    assert "_norm_cdf(-x)" in inspect.getsource(_continuous_distns._norm_sf), "scipy's norm.sf is no longer ndtr(-x)"
+    assert "sc.ndtr(x)" in inspect.getsource(_continuous_distns._norm_cdf), "scipy's norm.cdf is no longer ndtr"

@@ -287,3 +287,65 @@ def test_cholesky_stand_ins_are_in_only_during_a_kit_fit():
             pass
         assert linalg.cho_factor is did_speedups.cho_factor
     assert linalg.cho_factor is scipy.linalg.cho_factor and linalg.cho_solve is scipy.linalg.cho_solve
+
+
+# --------------------------------------------------------------------------- #
+# safe_inference: diff_diff's t statistic, p-value and interval, bit for bit
+# --------------------------------------------------------------------------- #
+def _same_inference(a, b) -> bool:
+    (ta, pa, (la, ua)), (tb, pb, (lb, ub)) = a, b
+    return all(_same(x, y) for x, y in ((ta, tb), (pa, pb), (la, lb), (ua, ub)))
+
+
+_FLOATS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-50, 50),
+    st.floats(-1e-3, 1e-3),
+    st.sampled_from([0.0, -0.0, 1e-308, 5e-324, 8.0, 38.0, 40.0]),
+)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@settings(max_examples=400, deadline=None)
+@given(effect=_FLOATS, se=_FLOATS, alpha=st.sampled_from([0.05, 0.1, 0.01, 0.2, 0.5]),
+       kind=st.sampled_from(["float", "float64", "mixed"]))
+def test_safe_inference_is_diff_diffs_normal_inference(effect, se, alpha, kind):
+    from diff_diff.utils import safe_inference
+
+    if kind == "float64":
+        effect, se = np.float64(effect), np.float64(se)
+    elif kind == "mixed":
+        effect = np.float64(effect)
+    assert _same_inference(did_speedups.safe_inference(effect, se, alpha), safe_inference(effect, se, alpha))
+    assert _same_inference(did_speedups.safe_inference(effect, se, alpha=alpha, df=None),
+                           safe_inference(effect, se, alpha=alpha, df=None))
+
+
+def test_safe_inference_leaves_other_cases_to_diff_diff():
+    """A df, an integer effect and SE, a float32 t: diff_diff's own function, the same objects."""
+    from diff_diff.utils import safe_inference
+
+    for args in ((0.3, 0.1, 0.05, 12), (0.3, 0.1, 0.05, 0), (3, 2, 0.05, None),
+                 (np.float32(0.3), np.float32(0.1), 0.05, None), (np.nan, 0.2, 0.05, None)):
+        assert _same_inference(did_speedups.safe_inference(*args), safe_inference(*args)), args
+
+
+@pytest.mark.parametrize("cluster", [None, "state"])
+def test_kit_fit_inference_is_diff_diffs(mpdta, cluster):
+    """Every cell's and the overall t statistic, p-value and interval, with the stand-ins in and out."""
+    ref = _diff_diff_fit(mpdta, "dr", cluster)
+    with did_speedups.installed():
+        from diff_diff import staggered
+
+        assert staggered.safe_inference is did_speedups.safe_inference
+        fast = _diff_diff_fit(mpdta, "dr", cluster)
+    from diff_diff import staggered, utils
+
+    assert staggered.safe_inference is utils.safe_inference
+    assert fast.group_time_effects.keys() == ref.group_time_effects.keys()
+    for gt, cell in ref.group_time_effects.items():
+        mine = fast.group_time_effects[gt]
+        assert _same_inference((mine["t_stat"], mine["p_value"], mine["conf_int"]),
+                               (cell["t_stat"], cell["p_value"], cell["conf_int"])), gt
+    assert _same_inference((fast.overall_t_stat, fast.overall_p_value, fast.overall_conf_int),
+                           (ref.overall_t_stat, ref.overall_p_value, ref.overall_conf_int))
