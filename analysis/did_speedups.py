@@ -27,7 +27,9 @@ work done to get there changes. They are swapped into ``diff_diff.staggered`` an
   regression comes again: the fits of one program evaluation repeat many of them (the HonestDiD
   fit repeats the recommended estimate's post-training cells, the "every training month as it is"
   row the months the pooling left alone, the subgroup fits the comparison group's outcome
-  regressions; on the sample 15,025 of 23,294, ``benchmarks/report_speed.py --fits``).
+  regressions; on the sample 15,904 of 23,294). A logit given weights of all ones (a fit with
+  ``cluster=`` passes them) is keyed as one given none (the employee-clustering robustness fit):
+  ``solve_logit`` computes the same numbers for both (see :func:`_memoised`).
   The warnings a regression raised are raised again, and its EPV diagnostics written again, on
   every reuse, so the fit's engine messages are the same too.
 
@@ -459,8 +461,31 @@ def _copy(value: Any) -> Any:
     return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in value)
 
 
-def _memoised(name: str, func: Callable[..., Any], diagnostics: str | None) -> Callable[..., Any]:
-    """``func`` with its results stored in the innermost open :func:`shared_regressions` block."""
+def _unit_weights(arguments: dict[str, Any]) -> bool:
+    """``weights`` is a float64 vector of ones, one per row of ``X``."""
+    w, x = arguments.get("weights"), arguments.get("X")
+    return (
+        type(w) is np.ndarray
+        and w.dtype == np.float64
+        and type(x) is np.ndarray
+        and x.ndim == 2
+        and w.shape == (x.shape[0],)
+        and bool((w == 1.0).all())
+    )
+
+
+def _memoised(
+    name: str, func: Callable[..., Any], diagnostics: str | None, unit_weights_are_none: bool = False
+) -> Callable[..., Any]:
+    """``func`` with its results stored in the innermost open :func:`shared_regressions` block.
+
+    With ``unit_weights_are_none``, ``weights`` of all ones are keyed as ``weights=None``: only for
+    ``solve_logit``, which reads ``weights`` in its checks (all passed by ones, as by None), its
+    zero-weight branches (not taken by either) and ``w_total = weights * w_irls`` (``1.0 * x == x``
+    for every float), so both calls compute the same numbers and raise the same warnings
+    (``tests/test_did_engine.py`` lists those lines). ``_linear_regression`` is not keyed so:
+    ``solve_ols`` takes another solver when given weights.
+    """
     sig = inspect.signature(func)
     skip = frozenset({diagnostics} if diagnostics else ())
 
@@ -471,7 +496,10 @@ def _memoised(name: str, func: Callable[..., Any], diagnostics: str | None) -> C
         try:
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
-            key = name.encode() + _digest(bound.arguments, skip)
+            keyed = bound.arguments
+            if unit_weights_are_none and _unit_weights(keyed):
+                keyed = {**keyed, "weights": None}
+            key = name.encode() + _digest(keyed, skip)
         except (TypeError, _Fallback):
             return func(*args, **kwargs)
         diag_out = bound.arguments.get(diagnostics) if diagnostics else None
@@ -530,7 +558,9 @@ def installed() -> Iterator[None]:
             _LINALG_ORIGINALS.update(cho_factor=linalg.cho_factor, cho_solve=linalg.cho_solve)
             staggered._cluster_robust_se_from_per_gt_if = cell_cluster_se
             staggered.safe_inference = safe_inference
-            staggered.solve_logit = _memoised("solve_logit", _ORIGINALS["solve_logit"], "diagnostics_out")
+            staggered.solve_logit = _memoised(
+                "solve_logit", _ORIGINALS["solve_logit"], "diagnostics_out", unit_weights_are_none=True
+            )
             staggered._linear_regression = _memoised("_linear_regression", _ORIGINALS["_linear_regression"], None)
             linalg.cho_factor = cho_factor
             linalg.cho_solve = cho_solve

@@ -231,3 +231,39 @@ def test_normal_p_value_is_ndtr_underneath():
         assert line in s_source, f"diff_diff.utils.safe_inference no longer has {line!r} (analysis/did_speedups.py)"
     assert "_norm_cdf(-x)" in inspect.getsource(_continuous_distns._norm_sf), "scipy's norm.sf is no longer ndtr(-x)"
     assert "sc.ndtr(x)" in inspect.getsource(_continuous_distns._norm_cdf), "scipy's norm.cdf is no longer ndtr"
+
+
+def test_solve_logit_reads_weights_only_where_ones_and_none_agree():
+    """did_speedups keys solve_logit's weights of ones as weights=None (the same computation).
+
+    That holds because diff_diff's logit reads ``weights`` only in these statements: checks that
+    ones pass, zero-weight branches that neither takes, and ``w_total = weights * w_irls``
+    (``1.0 * x == x``). Any other use must be read before the key is trusted.
+    """
+    import ast
+    import textwrap
+
+    from diff_diff import linalg
+
+    source = textwrap.dedent(inspect.getsource(linalg.solve_logit))
+    lines = source.splitlines()
+    uses = sorted({lines[node.lineno - 1].strip() for node in ast.walk(ast.parse(source))
+                   if isinstance(node, ast.Name) and node.id == "weights"})
+    expected = sorted({
+        "if weights is not None:",
+        "weights = np.asarray(weights, dtype=np.float64)",
+        "if weights.shape != (n,):",
+        'raise ValueError(f"weights must have shape ({n},), got {weights.shape}")',
+        "if np.any(np.isnan(weights)):",
+        "if np.any(~np.isfinite(weights)):",
+        "if np.any(weights < 0):",
+        "if np.sum(weights) <= 0:",
+        "if weights is not None and np.any(weights == 0):",
+        "pos_mask = weights > 0",
+        "y_eff = y[weights > 0]",
+        "w_total = weights * w_irls",
+    })
+    assert uses == expected, (
+        f"diff_diff.linalg.solve_logit reads weights differently now: {sorted(set(uses) ^ set(expected))}; "
+        "analysis/did_speedups.py keys weights of ones as None (unit_weights_are_none): check it still holds"
+    )

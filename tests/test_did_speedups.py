@@ -349,3 +349,69 @@ def test_kit_fit_inference_is_diff_diffs(mpdta, cluster):
                                (cell["t_stat"], cell["p_value"], cell["conf_int"])), gt
     assert _same_inference((fast.overall_t_stat, fast.overall_p_value, fast.overall_conf_int),
                            (ref.overall_t_stat, ref.overall_p_value, ref.overall_conf_int))
+
+
+# --------------------------------------------------------------------------- #
+# solve_logit: weights of ones are weights=None, bit for bit
+# --------------------------------------------------------------------------- #
+def _logit_run(X, y, weights, action):
+    from diff_diff.linalg import solve_logit
+
+    diag: dict = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = solve_logit(X, y, weights=weights, rank_deficient_action=action, diagnostics_out=diag)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            out = (type(exc), str(exc))
+    return out, diag, [(w.category, str(w.message)) for w in caught]
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(8, 250), p=st.integers(1, 6), seed=st.integers(0, 2**32 - 1),
+       share=st.sampled_from([0.02, 0.1, 0.5]), separate=st.booleans(), duplicate=st.booleans(),
+       action=st.sampled_from(["silent", "warn"]))
+def test_solve_logit_with_unit_weights_is_solve_logit_without(n, p, seed, share, separate, duplicate, action):
+    """The memo keys weights of ones as None: diff_diff's logit must give the same floats, diagnostics and warnings."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * rng.choice([1e-3, 1.0, 1e3], size=p)
+    if duplicate:
+        X[:, -1] = X[:, 0]
+    y = (rng.random(n) < share).astype(float)
+    if separate:
+        y = (X[:, 0] > np.median(X[:, 0])).astype(float)
+    ones, none = _logit_run(X, y, np.ones(n), action), _logit_run(X, y, None, action)
+    (a, da, wa), (b, db, wb) = ones, none
+    if isinstance(a[0], type):
+        assert a == b
+    else:
+        assert np.array_equal(a[0], b[0], equal_nan=True) and np.array_equal(a[1], b[1], equal_nan=True)
+    assert da == db and wa == wb
+
+
+def test_shared_regressions_key_unit_logit_weights_as_none():
+    from diff_diff import staggered
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 3))
+    y = (rng.random(300) < 0.3).astype(float)
+    almost = np.ones(300)
+    almost[7] = np.nextafter(1.0, 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with did_speedups.installed(), did_speedups.shared_regressions() as memo:
+            beta1, p1 = staggered.solve_logit(X, y, weights=np.ones(300))
+            beta2, p2 = staggered.solve_logit(X, y)  # reused
+            assert (memo.hits, memo.misses) == (1, 1)
+            staggered.solve_logit(X, y, weights=almost)  # not ones: computed
+            staggered.solve_logit(X, y, weights=np.ones(300, dtype=np.float32))  # not float64: computed
+            assert (memo.hits, memo.misses) == (1, 3)
+            # the outcome regression is not keyed so (solve_ols takes another solver with weights)
+            staggered._linear_regression(X, y, weights=np.ones(300))
+            staggered._linear_regression(X, y)
+            assert (memo.hits, memo.misses) == (1, 5)
+        from diff_diff.linalg import solve_logit
+
+        ref_beta, ref_p = solve_logit(X, y)
+    for beta, p in ((beta1, p1), (beta2, p2)):
+        assert np.array_equal(beta, ref_beta) and np.array_equal(p, ref_p)
