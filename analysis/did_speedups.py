@@ -16,7 +16,7 @@ work done to get there changes. They are swapped into ``diff_diff.staggered`` an
   ``diff_diff``'s variance arithmetic in its order (:func:`cluster_if_variance`). Designs other
   than the plain one-stage cluster design ``cluster=`` synthesises (strata, finite-population
   correction, replicate weights) go to ``diff_diff``'s own function.
-* :func:`safe_inference` replaces ``staggered.safe_inference`` (``diff_diff.utils``'), the t
+* :func:`safe_inference` replaces ``staggered.safe_inference`` (``diff_diff.utils``' function), the t
   statistic, p-value and confidence interval of every cell and aggregate: the normal p-value
   ``2 * scipy.stats.norm.sf(|t|)`` is ``2 * scipy.special.ndtr(-|t|)`` underneath, called here
   without scipy's distribution layer (2.5 instead of 40 us a call, timeit). With degrees of freedom
@@ -462,7 +462,10 @@ def _copy(value: Any) -> Any:
 
 
 def _unit_weights(arguments: dict[str, Any]) -> bool:
-    """``weights`` is a float64 vector of ones, one per row of ``X``."""
+    """``weights`` is a float64 vector of ones, one per row of a non-empty ``X``.
+
+    Not for no rows: ``solve_logit`` rejects empty weights (they sum to zero), not None.
+    """
     w, x = arguments.get("weights"), arguments.get("X")
     return (
         type(w) is np.ndarray
@@ -470,6 +473,7 @@ def _unit_weights(arguments: dict[str, Any]) -> bool:
         and type(x) is np.ndarray
         and x.ndim == 2
         and w.shape == (x.shape[0],)
+        and w.size > 0
         and bool((w == 1.0).all())
     )
 

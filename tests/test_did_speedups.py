@@ -413,5 +413,8 @@ def test_shared_regressions_key_unit_logit_weights_as_none():
         from diff_diff.linalg import solve_logit
 
         ref_beta, ref_p = solve_logit(X, y)
+        with pytest.raises(ValueError, match="sum to zero"):  # no rows: ones are not None, so not keyed as None
+            solve_logit(X[:0], y[:0], weights=np.ones(0))
+    assert not did_speedups._unit_weights({"X": X[:0], "weights": np.ones(0)})
     for beta, p in ((beta1, p1), (beta2, p2)):
         assert np.array_equal(beta, ref_beta) and np.array_equal(p, ref_p)
