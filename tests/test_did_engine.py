@@ -214,8 +214,8 @@ def test_groupby_sum_is_the_groupers_cython_operation():
         )
 
 
-def test_normal_p_value_is_ndtr_underneath():
-    """did_speedups.safe_inference computes diff_diff's normal p-value 2 * norm.sf(|t|) as 2 * ndtr(-|t|)."""
+def test_p_values_are_ndtr_and_stdtr_underneath():
+    """did_speedups.safe_inference computes 2 * norm.sf(|t|) as 2 * ndtr(-|t|), 2 * t.sf(|t|, df) as 2 * stdtr(df, -|t|)."""
     from diff_diff import staggered, utils
     from scipy.stats import _continuous_distns
 
@@ -223,14 +223,17 @@ def test_normal_p_value_is_ndtr_underneath():
         "diff_diff.staggered no longer imports diff_diff.utils.safe_inference (analysis/did_speedups.py swaps it)"
     )
     p_source = inspect.getsource(utils.compute_p_value)
-    for line in ("p_value = stats.norm.sf(np.abs(t_stat))", "p_value *= 2", "return float(p_value)"):
+    for line in ("p_value = stats.t.sf(np.abs(t_stat), df)", "p_value = stats.norm.sf(np.abs(t_stat))",
+                 "p_value *= 2", "return float(p_value)"):
         assert line in p_source, f"diff_diff.utils.compute_p_value no longer has {line!r} (analysis/did_speedups.py)"
     s_source = inspect.getsource(utils.safe_inference)
-    for line in ("if not (np.isfinite(se) and se > 0):", "t_stat = effect / se",
+    for line in ("if not (np.isfinite(se) and se > 0):", "if df is not None and not (np.isfinite(df) and df > 0):",
+                 "t_stat = effect / se",
                  "conf_int = compute_confidence_interval(effect, se, alpha, df=df)"):
         assert line in s_source, f"diff_diff.utils.safe_inference no longer has {line!r} (analysis/did_speedups.py)"
     assert "_norm_cdf(-x)" in inspect.getsource(_continuous_distns._norm_sf), "scipy's norm.sf is no longer ndtr(-x)"
     assert "sc.ndtr(x)" in inspect.getsource(_continuous_distns._norm_cdf), "scipy's norm.cdf is no longer ndtr"
+    assert "sc.stdtr(df, -x)" in inspect.getsource(_continuous_distns.t_gen._sf), "scipy's t.sf is no longer stdtr"
 
 
 def test_solve_logit_reads_weights_only_where_ones_and_none_agree():

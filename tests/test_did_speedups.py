@@ -306,27 +306,29 @@ _FLOATS = st.one_of(
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(effect=_FLOATS, se=_FLOATS, alpha=st.sampled_from([0.05, 0.1, 0.01, 0.2, 0.5]),
-       kind=st.sampled_from(["float", "float64", "mixed"]))
-def test_safe_inference_is_diff_diffs_normal_inference(effect, se, alpha, kind):
+       kind=st.sampled_from(["float", "float64", "mixed"]),
+       df=st.one_of(st.none(), st.integers(-3, 120), st.sampled_from([10**6, 2**40])))
+def test_safe_inference_is_diff_diffs_inference(effect, se, alpha, kind, df):
     from diff_diff.utils import safe_inference
 
     if kind == "float64":
         effect, se = np.float64(effect), np.float64(se)
     elif kind == "mixed":
         effect = np.float64(effect)
-    assert _same_inference(did_speedups.safe_inference(effect, se, alpha), safe_inference(effect, se, alpha))
-    assert _same_inference(did_speedups.safe_inference(effect, se, alpha=alpha, df=None),
-                           safe_inference(effect, se, alpha=alpha, df=None))
+    assert _same_inference(did_speedups.safe_inference(effect, se, alpha, df), safe_inference(effect, se, alpha, df))
+    assert _same_inference(did_speedups.safe_inference(effect, se, alpha=alpha, df=df),
+                           safe_inference(effect, se, alpha=alpha, df=df))
 
 
 def test_safe_inference_leaves_other_cases_to_diff_diff():
-    """A df, an integer effect and SE, a float32 t: diff_diff's own function, the same objects."""
+    """A non-int df, an integer effect and SE, a float32 t, a NaN effect: diff_diff's own, the same objects."""
     from diff_diff.utils import safe_inference
 
-    for args in ((0.3, 0.1, 0.05, 12), (0.3, 0.1, 0.05, 0), (3, 2, 0.05, None),
-                 (np.float32(0.3), np.float32(0.1), 0.05, None), (np.nan, 0.2, 0.05, None)):
+    for args in ((0.3, 0.1, 0.05, np.int64(12)), (0.3, 0.1, 0.05, 12.0), (0.3, 0.1, 0.05, 2.5), (0.3, 0.1, 0.05, 0),
+                 (0.3, 0.1, 0.05, float("inf")), (3, 2, 0.05, None), (3, 2, 0.05, 7),
+                 (np.float32(0.3), np.float32(0.1), 0.05, None), (np.nan, 0.2, 0.05, None), (np.inf, 0.2, 0.05, 9)):
         assert _same_inference(did_speedups.safe_inference(*args), safe_inference(*args)), args
 
 
