@@ -8,20 +8,29 @@ work done to get there changes. They are swapped into ``diff_diff.staggered`` an
 
 * :func:`cell_cluster_se` replaces ``staggered._cluster_robust_se_from_per_gt_if``, the
   cluster-robust standard error of one ATT(g, t) cell. ``diff_diff`` sums the cell's
-  influence function within cluster with a pandas ``groupby(psu).sum()`` per cell, which
-  factorises the same cluster ids again for every cell (17-22 % of a fit's CPU time). Here
-  pandas groups the ids once per fit and every cell's ``groupby`` reuses that grouper, so the
-  same pandas summation runs on the same codes and ``diff_diff``'s own variance function
-  (``survey.compute_survey_if_variance``) computes the standard error. Designs other than the
-  plain one-stage cluster design ``cluster=`` synthesises (strata, finite-population
+  influence function within cluster with a pandas ``DataFrame(...).groupby(psu).sum()`` per
+  cell, which builds a frame, factorises the same cluster ids and wraps the result again for
+  every cell. Here pandas groups the ids once per fit and every cell makes the one call pandas'
+  ``groupby(...).sum()`` makes underneath (the grouper's ``_cython_operation``, which picks
+  ``numpy.add.reduceat`` or the Cython ``group_sum`` as pandas would), then does
+  ``diff_diff``'s variance arithmetic in its order (:func:`cluster_if_variance`). Designs other
+  than the plain one-stage cluster design ``cluster=`` synthesises (strata, finite-population
   correction, replicate weights) go to ``diff_diff``'s own function.
+* :func:`safe_inference` replaces ``staggered.safe_inference`` (``diff_diff.utils``' function), the t
+  statistic, p-value and confidence interval of every cell and aggregate: the p-values
+  ``2 * scipy.stats.norm.sf(|t|)`` and, with a clustered fit's integer degrees of freedom,
+  ``2 * scipy.stats.t.sf(|t|, df)`` are ``2 * scipy.special.ndtr(-|t|)`` and
+  ``2 * scipy.special.stdtr(df, -|t|)`` underneath, called here without scipy's distribution
+  layer (2.5 instead of 40 us a call, timeit; 16,000 of the sample's 17,000 calls have a df).
 * :func:`shared_regressions` keeps the results of the per-cell propensity logits
   (``linalg.solve_logit``) and outcome regressions (``staggered._linear_regression``) while it is
   open, keyed by a SHA-256 digest of their inputs, and hands a stored result back when the same
   regression comes again: the fits of one program evaluation repeat many of them (the HonestDiD
   fit repeats the recommended estimate's post-training cells, the "every training month as it is"
   row the months the pooling left alone, the subgroup fits the comparison group's outcome
-  regressions; on the sample 15,025 of 23,294, ``benchmarks/report_speed.py --fits``).
+  regressions; on the sample 15,904 of 23,294). A logit given weights of all ones (a fit with
+  ``cluster=`` passes them) is keyed as one given none (the employee-clustering robustness fit):
+  ``solve_logit`` computes the same numbers for both (see :func:`_memoised`).
   The warnings a regression raised are raised again, and its EPV diagnostics written again, on
   every reuse, so the fit's engine messages are the same too.
 
@@ -39,7 +48,7 @@ when the ``diff-diff`` bound moves.
 from __future__ import annotations
 
 import contextlib
-import copy
+import functools
 import hashlib
 import inspect
 import threading
@@ -52,8 +61,17 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 from scipy.linalg.lapack import dpotrf, dpotrs
+from scipy.special import ndtr, stdtr
 
-__all__ = ["cell_cluster_se", "cho_factor", "cho_solve", "installed", "shared_regressions"]
+__all__ = [
+    "cell_cluster_se",
+    "cho_factor",
+    "cho_solve",
+    "cluster_if_variance",
+    "installed",
+    "safe_inference",
+    "shared_regressions",
+]
 
 #: Bytes of stored regression results :func:`shared_regressions` keeps at most (oldest dropped first).
 DEFAULT_MAX_BYTES = 256 * 2**20
@@ -67,8 +85,8 @@ _LINALG_ORIGINALS: dict[str, Any] = {}
 # --------------------------------------------------------------------------- #
 # Cluster-robust SE of one ATT(g, t) cell
 # --------------------------------------------------------------------------- #
-#: The last designs seen: id(design) -> (design, the same design with its clusters grouped once).
-_GROUPED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+#: The last designs seen: id(design) -> (design, pandas' grouper of its clusters, or None).
+_GROUPERS: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 
 
 def _plain_cluster_design(resolved: Any) -> bool:
@@ -81,28 +99,85 @@ def _plain_cluster_design(resolved: Any) -> bool:
     )
 
 
-def _grouped_design(resolved: Any) -> Any:
-    """``resolved`` with its ``psu`` array replaced by the pandas grouper of that array, built once.
+def _cluster_grouper(resolved: Any) -> Any:
+    """pandas' grouper of ``resolved.psu``, built once per design; None when pandas offers none.
 
-    ``diff_diff`` sums a cell's influence function with ``DataFrame(scores).groupby(psu).sum()``;
-    given the grouper pandas built from the same ``psu`` (its ``_grouper``), ``groupby`` skips the
-    factorising and runs the same summation on the same codes, so the sums are the same numbers.
-    None when pandas offers no grouper (its internals moved): then diff_diff's own path runs.
+    It is the grouper ``pd.DataFrame(scores).groupby(psu)`` builds for every cell in
+    ``diff_diff`` (its ``_grouper``: the same factorised, sorted cluster codes). None when that
+    grouper is missing or its ``_cython_operation`` is not pandas 3's
+    ``(values, how, axis, min_count, **kwargs)`` (pandas 2 puts a ``kind`` first): then
+    ``diff_diff``'s own function runs.
     """
     key = id(resolved)
-    hit = _GROUPED.get(key)
+    hit = _GROUPERS.get(key)
     if hit is not None and hit[0] is resolved:
         return hit[1]
     psu = np.asarray(resolved.psu)
     grouper = getattr(pd.DataFrame(np.zeros((len(psu), 1))).groupby(psu), "_grouper", None)
-    grouped = None
-    if grouper is not None:
-        grouped = copy.copy(resolved)
-        grouped.psu = grouper
-    _GROUPED[key] = (resolved, grouped)
-    while len(_GROUPED) > 4:
-        _GROUPED.popitem(last=False)
-    return grouped
+    if not _sums_by_cython_operation(type(grouper)):
+        grouper = None
+    _GROUPERS[key] = (resolved, grouper)
+    while len(_GROUPERS) > 4:
+        _GROUPERS.popitem(last=False)
+    return grouper
+
+
+@functools.lru_cache(maxsize=None)
+def _sums_by_cython_operation(grouper_type: type) -> bool:
+    """Whether ``grouper_type._cython_operation`` has the signature :func:`cluster_if_variance` calls."""
+    op = getattr(grouper_type, "_cython_operation", None)
+    if not callable(op):
+        return False
+    try:
+        names = list(inspect.signature(op).parameters)
+    except (TypeError, ValueError):
+        return False
+    return names[:5] == ["self", "values", "how", "axis", "min_count"]
+
+
+def cluster_if_variance(psi: np.ndarray, grouper: Any) -> float:
+    """``diff_diff.survey.compute_survey_if_variance(psi, design)`` for a plain one-stage cluster design.
+
+    Parameters
+    ----------
+    psi : ndarray of float64, shape (n,)
+        Per-unit influence-function values.
+    grouper : pandas.core.groupby.ops.BaseGrouper
+        pandas' grouper of the design's ``psu`` (:func:`_cluster_grouper`).
+
+    Returns
+    -------
+    float
+        ``G / (G - 1) * sum_j (psi_j - mean_j psi_j)^2`` with ``psi_j`` the sum of ``psi`` over
+        cluster ``j`` (Liang & Zeger 1986); 0.0 when that is zero, NaN with fewer than two
+        clusters, as ``diff_diff``'s function.
+
+    Notes
+    -----
+    ``diff_diff`` (``survey._compute_stratified_psu_meat``, no strata, no FPC) sums within
+    cluster by ``pd.DataFrame(psi[:, None]).groupby(psu).sum().values``. pandas runs that sum as
+    ``grouper._cython_operation(block, "sum", axis=1, min_count=0, skipna=True)`` on the frame's
+    one float block (shape 1 x n), which picks the kernel itself: ``numpy.add.reduceat`` when the
+    cluster codes are sorted and ``psi`` has no NaN, else its Kahan-compensated Cython
+    ``group_sum`` (the two differ in the last digits, so neither may be called in the other's
+    place). Here the same call runs on the same block with the grouper built once per design,
+    so the cluster sums are the same numbers in the same memory layout; the rest is
+    ``diff_diff``'s arithmetic, in its order (mean, centring, ``centered.T @ centered``, the
+    ``(1 - f) * G / (G - 1)`` factor with ``f = 0``).
+    """
+    psu_scores = grouper._cython_operation(psi[np.newaxis, :], "sum", axis=1, min_count=0, skipna=True).T
+    n_psu = psu_scores.shape[0]
+    if n_psu < 2:
+        return np.nan  # diff_diff: a zero meat and no variance computed
+    psu_mean = psu_scores.mean(axis=0, keepdims=True)
+    centered = psu_scores - psu_mean
+    f_h = 0.0
+    adjustment = (1.0 - f_h) * (n_psu / (n_psu - 1))
+    meat = adjustment * (centered.T @ centered)
+    meat_scalar = float(meat[0, 0])
+    if meat_scalar == 0.0:
+        return 0.0
+    return meat_scalar
 
 
 def cell_cluster_se(inf_info: dict[str, Any] | None, resolved_survey: Any) -> float | None:
@@ -126,16 +201,13 @@ def cell_cluster_se(inf_info: dict[str, Any] | None, resolved_survey: Any) -> fl
     Notes
     -----
     The checks and the influence-function vector are those of ``diff_diff``'s function; the
-    variance is ``diff_diff.survey.compute_survey_if_variance`` itself,
-    ``V = G / (G - 1) * sum_j (psi_j - mean_j psi_j)^2`` with ``psi_j`` the cell's influence
-    function summed over the units of cluster ``j`` (Liang & Zeger 1986), given a design whose
-    clusters pandas has grouped once per fit instead of once per cell (:func:`_grouped_design`).
+    variance is :func:`cluster_if_variance`, ``diff_diff.survey.compute_survey_if_variance``'s
+    arithmetic with the clusters grouped once per fit instead of once per cell. Designs other
+    than the plain one-stage cluster design go to ``diff_diff``'s own function.
     """
-    from diff_diff.survey import compute_survey_if_variance
-
     original = _ORIGINALS.get("_cluster_robust_se_from_per_gt_if") or _diff_diff_cell_se()
-    grouped = _grouped_design(resolved_survey) if _plain_cluster_design(resolved_survey) else None
-    if grouped is None:
+    grouper = _cluster_grouper(resolved_survey) if _plain_cluster_design(resolved_survey) else None
+    if grouper is None:
         return original(inf_info, resolved_survey)
     if (
         inf_info is None
@@ -163,7 +235,7 @@ def cell_cluster_se(inf_info: dict[str, Any] | None, resolved_survey: Any) -> fl
         psi_per_index[treated_idx] += treated_inf
     if control_idx.size:
         psi_per_index[control_idx] += control_inf
-    var = compute_survey_if_variance(psi_per_index, grouped)
+    var = cluster_if_variance(psi_per_index, grouper)
     if np.isnan(var):
         return float("nan")
     if var < 0:
@@ -175,6 +247,54 @@ def _diff_diff_cell_se() -> Callable[..., Any]:
     from diff_diff import staggered
 
     return staggered._cluster_robust_se_from_per_gt_if
+
+
+# --------------------------------------------------------------------------- #
+# Inference of one estimate (t statistic, p-value, confidence interval)
+# --------------------------------------------------------------------------- #
+def safe_inference(effect: Any, se: Any, alpha: float = 0.05, df: Any = None) -> tuple[Any, Any, tuple[Any, Any]]:
+    """``diff_diff.utils.safe_inference`` with the p-value computed without scipy's distribution layer.
+
+    Parameters
+    ----------
+    effect, se, alpha, df
+        As ``diff_diff.utils.safe_inference``: the estimate, its standard error, the level of
+        the confidence interval, the degrees of freedom (None: the normal distribution).
+
+    Returns
+    -------
+    tuple
+        ``(t_stat, p_value, (ci_lower, ci_upper))``, the same objects' values and types as
+        ``diff_diff``'s function; all NaN when ``se`` (or ``df``) is not finite and positive.
+
+    Notes
+    -----
+    ``diff_diff`` computes the two-sided p-value as ``float(2 * scipy.stats.norm.sf(|t|))``, or
+    ``float(2 * scipy.stats.t.sf(|t|, df))`` given degrees of freedom; for a finite float64
+    ``|t|`` and a positive integer ``df`` scipy's ``sf`` reduces to ``scipy.special.ndtr(-|t|)``
+    and ``scipy.special.stdtr(df, -|t|)`` (its support and argument checks pass them through
+    unchanged, ``df`` goes in as an integer either way), which are called here directly, then
+    doubled and converted as ``diff_diff`` does. The gates on ``se`` and ``df``,
+    ``t = effect / se`` and the confidence interval (``diff_diff.utils.compute_confidence_interval``,
+    whose critical value ``diff_diff`` caches) are ``diff_diff``'s own. A ``df`` that is not None
+    or a Python int, or a ``t`` that is not a finite float, goes to ``diff_diff``'s own function.
+    """
+    from diff_diff import utils
+
+    original = _ORIGINALS.get("safe_inference") or utils.safe_inference
+    if df is not None and type(df) is not int:
+        return original(effect, se, alpha, df)
+    if not (np.isfinite(se) and se > 0):
+        return np.nan, np.nan, (np.nan, np.nan)
+    if df is not None and not (np.isfinite(df) and df > 0):
+        return np.nan, np.nan, (np.nan, np.nan)
+    t_stat = effect / se
+    if (type(t_stat) is not float and type(t_stat) is not np.float64) or not np.isfinite(t_stat):
+        return original(effect, se, alpha, df)
+    p_value = ndtr(-np.abs(t_stat)) if df is None else stdtr(df, -np.abs(t_stat))
+    p_value *= 2
+    conf_int = utils.compute_confidence_interval(effect, se, alpha, df=df)
+    return t_stat, float(p_value), conf_int
 
 
 # --------------------------------------------------------------------------- #
@@ -346,8 +466,35 @@ def _copy(value: Any) -> Any:
     return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in value)
 
 
-def _memoised(name: str, func: Callable[..., Any], diagnostics: str | None) -> Callable[..., Any]:
-    """``func`` with its results stored in the innermost open :func:`shared_regressions` block."""
+def _unit_weights(arguments: dict[str, Any]) -> bool:
+    """``weights`` is a float64 vector of ones, one per row of a non-empty ``X``.
+
+    Not for no rows: ``solve_logit`` rejects empty weights (they sum to zero), not None.
+    """
+    w, x = arguments.get("weights"), arguments.get("X")
+    return (
+        type(w) is np.ndarray
+        and w.dtype == np.float64
+        and type(x) is np.ndarray
+        and x.ndim == 2
+        and w.shape == (x.shape[0],)
+        and w.size > 0
+        and bool((w == 1.0).all())
+    )
+
+
+def _memoised(
+    name: str, func: Callable[..., Any], diagnostics: str | None, unit_weights_are_none: bool = False
+) -> Callable[..., Any]:
+    """``func`` with its results stored in the innermost open :func:`shared_regressions` block.
+
+    With ``unit_weights_are_none``, ``weights`` of all ones are keyed as ``weights=None``: only for
+    ``solve_logit``, which reads ``weights`` in its checks (all passed by ones, as by None), its
+    zero-weight branches (not taken by either) and ``w_total = weights * w_irls`` (``1.0 * x == x``
+    for every float), so both calls compute the same numbers and raise the same warnings
+    (``tests/test_did_engine.py`` lists those lines). ``_linear_regression`` is not keyed so:
+    ``solve_ols`` takes another solver when given weights.
+    """
     sig = inspect.signature(func)
     skip = frozenset({diagnostics} if diagnostics else ())
 
@@ -358,7 +505,10 @@ def _memoised(name: str, func: Callable[..., Any], diagnostics: str | None) -> C
         try:
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
-            key = name.encode() + _digest(bound.arguments, skip)
+            keyed = bound.arguments
+            if unit_weights_are_none and _unit_weights(keyed):
+                keyed = {**keyed, "weights": None}
+            key = name.encode() + _digest(keyed, skip)
         except (TypeError, _Fallback):
             return func(*args, **kwargs)
         diag_out = bound.arguments.get(diagnostics) if diagnostics else None
@@ -412,10 +562,14 @@ def installed() -> Iterator[None]:
                 _cluster_robust_se_from_per_gt_if=staggered._cluster_robust_se_from_per_gt_if,
                 solve_logit=staggered.solve_logit,
                 _linear_regression=staggered._linear_regression,
+                safe_inference=staggered.safe_inference,
             )
             _LINALG_ORIGINALS.update(cho_factor=linalg.cho_factor, cho_solve=linalg.cho_solve)
             staggered._cluster_robust_se_from_per_gt_if = cell_cluster_se
-            staggered.solve_logit = _memoised("solve_logit", _ORIGINALS["solve_logit"], "diagnostics_out")
+            staggered.safe_inference = safe_inference
+            staggered.solve_logit = _memoised(
+                "solve_logit", _ORIGINALS["solve_logit"], "diagnostics_out", unit_weights_are_none=True
+            )
             staggered._linear_regression = _memoised("_linear_regression", _ORIGINALS["_linear_regression"], None)
             linalg.cho_factor = cho_factor
             linalg.cho_solve = cho_solve

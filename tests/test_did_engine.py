@@ -126,6 +126,7 @@ def test_fitted_result_carries_the_aggregation_kit(n_boot):
         ("_cluster_robust_se_from_per_gt_if", {"inf_info", "resolved_survey"}),
         ("solve_logit", {"X", "y", "rank_deficient_action", "weights", "context_label", "diagnostics_out"}),
         ("_linear_regression", {"X", "y", "rank_deficient_action", "weights"}),
+        ("safe_inference", {"effect", "se", "alpha", "df"}),
     ],
 )
 def test_speedup_targets_are_module_functions_of_staggered(name, needed):
@@ -169,13 +170,116 @@ def test_cholesky_targets_are_scipys_names_in_diff_diff_linalg():
     )
 
 
-def test_cell_variance_is_survey_if_variance_with_a_groupby_on_psu():
-    """did_speedups.cell_cluster_se hands compute_survey_if_variance a design whose psu is a pandas grouper."""
+def test_cell_variance_is_diff_diffs_single_stratum_cluster_arithmetic():
+    """did_speedups.cluster_if_variance repeats _compute_stratified_psu_meat's no-strata, cluster branch."""
     from diff_diff import survey
 
     assert {"psi", "resolved"} <= _params(survey.compute_survey_if_variance)
-    assert "groupby(psu).sum()" in inspect.getsource(survey._compute_stratified_psu_meat), (
-        "diff_diff.survey._compute_stratified_psu_meat no longer sums by groupby(psu): "
-        "analysis/did_speedups.py's grouped design may not apply"
+    source = inspect.getsource(survey._compute_stratified_psu_meat)
+    for line in (
+        "psu_scores = pd.DataFrame(scores).groupby(psu).sum().values",
+        "psu_mean = psu_scores.mean(axis=0, keepdims=True)",
+        "centered = psu_scores - psu_mean",
+        "adjustment = (1.0 - f_h) * (n_psu / (n_psu - 1))",
+        "meat = adjustment * (centered.T @ centered)",
+    ):
+        assert line in source, (
+            f"diff_diff.survey._compute_stratified_psu_meat no longer has {line!r}: analysis/did_speedups.py's "
+            "cluster_if_variance repeats that arithmetic in that order and must follow it"
+        )
+    if_source = inspect.getsource(survey.compute_survey_if_variance)
+    assert "if _variance_computed or legitimate_zero_count > 0:" in if_source, (
+        "diff_diff.survey.compute_survey_if_variance changed its zero / NaN rule (analysis/did_speedups.py repeats it)"
     )
-    assert hasattr(pd.DataFrame({"a": [1.0]}).groupby(np.array([0])), "_grouper"), "pandas GroupBy lost _grouper"
+
+
+def test_groupby_sum_is_the_groupers_cython_operation():
+    """pandas' DataFrame.groupby(psu).sum() is BaseGrouper._cython_operation(block, "sum", axis=1, min_count=0, skipna=True).
+
+    did_speedups.cluster_if_variance makes that call itself with the grouper built once per fit;
+    pandas 3.1 picks numpy.add.reduceat for sorted codes and the Cython group_sum otherwise, and the
+    two differ in the last digits, so it must be pandas' own dispatch, not either kernel alone.
+    """
+    from pandas.core.groupby import groupby, ops
+
+    from analysis import did_speedups
+
+    names = list(inspect.signature(ops.BaseGrouper._cython_operation).parameters)
+    assert names[:5] == ["self", "values", "how", "axis", "min_count"], (
+        f"pandas BaseGrouper._cython_operation is now {names}: analysis/did_speedups.py's cluster sums fall back "
+        "to diff_diff's own cell SE (slower, same numbers); update cluster_if_variance to the new call"
+    )
+    assert did_speedups._sums_by_cython_operation(ops.BaseGrouper)
+    agg = inspect.getsource(groupby.GroupBy._cython_agg_general)
+    assert "self._grouper._cython_operation(" in agg and "axis=data.ndim - 1," in agg, (
+        "pandas GroupBy._cython_agg_general no longer calls self._grouper._cython_operation(values, how, "
+        "axis=data.ndim - 1, ...) (analysis/did_speedups.py makes that call itself)"
+    )
+    assert '"sum",' in inspect.getsource(groupby.GroupBy.sum) and "skipna=skipna" in inspect.getsource(groupby.GroupBy.sum)
+    rng = np.random.default_rng(2)
+    for psu in (np.sort(rng.integers(0, 20, 300)), rng.integers(0, 20, 300)):
+        psi = rng.normal(size=300)
+        grouper = pd.DataFrame(np.zeros((300, 1))).groupby(psu)._grouper
+        ours = grouper._cython_operation(psi[np.newaxis, :], "sum", axis=1, min_count=0, skipna=True).T
+        ref = pd.DataFrame(psi[:, np.newaxis]).groupby(psu).sum().values
+        assert np.array_equal(ours, ref) and ours.strides == ref.strides, (
+            "pandas' groupby sum is no longer the grouper's _cython_operation (analysis/did_speedups.py)"
+        )
+
+
+def test_p_values_are_ndtr_and_stdtr_underneath():
+    """did_speedups.safe_inference computes 2 * norm.sf(|t|) as 2 * ndtr(-|t|), 2 * t.sf(|t|, df) as 2 * stdtr(df, -|t|)."""
+    from diff_diff import staggered, utils
+    from scipy.stats import _continuous_distns
+
+    assert staggered.safe_inference is utils.safe_inference, (
+        "diff_diff.staggered no longer imports diff_diff.utils.safe_inference (analysis/did_speedups.py swaps it)"
+    )
+    p_source = inspect.getsource(utils.compute_p_value)
+    for line in ("p_value = stats.t.sf(np.abs(t_stat), df)", "p_value = stats.norm.sf(np.abs(t_stat))",
+                 "p_value *= 2", "return float(p_value)"):
+        assert line in p_source, f"diff_diff.utils.compute_p_value no longer has {line!r} (analysis/did_speedups.py)"
+    s_source = inspect.getsource(utils.safe_inference)
+    for line in ("if not (np.isfinite(se) and se > 0):", "if df is not None and not (np.isfinite(df) and df > 0):",
+                 "t_stat = effect / se",
+                 "conf_int = compute_confidence_interval(effect, se, alpha, df=df)"):
+        assert line in s_source, f"diff_diff.utils.safe_inference no longer has {line!r} (analysis/did_speedups.py)"
+    assert "_norm_cdf(-x)" in inspect.getsource(_continuous_distns._norm_sf), "scipy's norm.sf is no longer ndtr(-x)"
+    assert "sc.ndtr(x)" in inspect.getsource(_continuous_distns._norm_cdf), "scipy's norm.cdf is no longer ndtr"
+    assert "sc.stdtr(df, -x)" in inspect.getsource(_continuous_distns.t_gen._sf), "scipy's t.sf is no longer stdtr"
+
+
+def test_solve_logit_reads_weights_only_where_ones_and_none_agree():
+    """did_speedups keys solve_logit's weights of ones as weights=None (the same computation).
+
+    That holds because diff_diff's logit reads ``weights`` only in these statements: checks that
+    ones pass, zero-weight branches that neither takes, and ``w_total = weights * w_irls``
+    (``1.0 * x == x``). Any other use must be read before the key is trusted.
+    """
+    import ast
+    import textwrap
+
+    from diff_diff import linalg
+
+    source = textwrap.dedent(inspect.getsource(linalg.solve_logit))
+    lines = source.splitlines()
+    uses = sorted({lines[node.lineno - 1].strip() for node in ast.walk(ast.parse(source))
+                   if isinstance(node, ast.Name) and node.id == "weights"})
+    expected = sorted({
+        "if weights is not None:",
+        "weights = np.asarray(weights, dtype=np.float64)",
+        "if weights.shape != (n,):",
+        'raise ValueError(f"weights must have shape ({n},), got {weights.shape}")',
+        "if np.any(np.isnan(weights)):",
+        "if np.any(~np.isfinite(weights)):",
+        "if np.any(weights < 0):",
+        "if np.sum(weights) <= 0:",
+        "if weights is not None and np.any(weights == 0):",
+        "pos_mask = weights > 0",
+        "y_eff = y[weights > 0]",
+        "w_total = weights * w_irls",
+    })
+    assert uses == expected, (
+        f"diff_diff.linalg.solve_logit reads weights differently now: {sorted(set(uses) ^ set(expected))}; "
+        "analysis/did_speedups.py keys weights of ones as None (unit_weights_are_none): check it still holds"
+    )

@@ -86,6 +86,78 @@ def test_cell_cluster_se_matches_on_every_cell_directly(mpdta, cluster):
     assert did_speedups.cell_cluster_se({"treated_idx": []}, design) is None
 
 
+def _design(psu: np.ndarray):
+    """The unit-level design diff_diff synthesises for ``cluster=``: clusters only."""
+    from diff_diff.survey import ResolvedSurveyDesign
+
+    return ResolvedSurveyDesign(weights=np.ones(len(psu)), weight_type="pweight", strata=None, psu=psu, fpc=None,
+                                n_strata=0, n_psu=len(np.unique(psu)), lonely_psu="remove")
+
+
+def _same(a, b) -> bool:
+    """The same value of the same type (NaN equal to NaN, None to None)."""
+    if a is None or b is None:
+        return a is b
+    return type(a) is type(b) and (a == b or (np.isnan(a) and np.isnan(b)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 600), n_clusters=st.integers(1, 60), seed=st.integers(0, 2**32 - 1),
+       order=st.sampled_from(["sorted", "shuffled", "one run each"]), nan=st.sampled_from([False, False, False, True]),
+       share=st.sampled_from([0.0, 0.1, 0.5, 1.0]), scale=st.sampled_from([1e-9, 1.0, 1e4]))
+def test_cluster_sums_and_variance_are_diff_diffs_numbers(n, n_clusters, seed, order, nan, share, scale):
+    """Cluster sums by pandas' own dispatch (reduceat for sorted codes, Cython group_sum otherwise) and
+    diff_diff's variance arithmetic: the same floats as compute_survey_if_variance / the cell SE."""
+    from diff_diff import staggered
+    from diff_diff.survey import compute_survey_if_variance
+
+    rng = np.random.default_rng(seed)
+    psu = rng.integers(0, n_clusters, n) * 7 + 3  # labels that are not 0..G-1
+    if order == "sorted":
+        psu = np.sort(psu)
+    elif order == "one run each":
+        psu = np.repeat(np.arange(n_clusters), n // n_clusters + 1)[:n]
+    chosen = rng.random(n) < share
+    psi = np.zeros(n)
+    psi[chosen] = rng.normal(size=int(chosen.sum())) * scale
+    if nan:
+        psi[rng.integers(n)] = np.nan
+    design = _design(psu)
+    grouper = did_speedups._cluster_grouper(design)
+    assert grouper is not None
+    sums = grouper._cython_operation(psi[np.newaxis, :], "sum", axis=1, min_count=0, skipna=True).T
+    ref_sums = pd.DataFrame(psi[:, np.newaxis]).groupby(psu).sum().values
+    assert np.array_equal(sums, ref_sums, equal_nan=True) and sums.strides == ref_sums.strides
+    assert _same(did_speedups.cluster_if_variance(psi, grouper), compute_survey_if_variance(psi, design))
+    # the whole cell: treated and control units drawn apart, as diff_diff's cells are
+    idx = rng.permutation(n)
+    n_t = int(rng.integers(0, n + 1))
+    info = {"treated_idx": idx[:n_t], "control_idx": idx[n_t:],
+            "treated_inf": psi[idx[:n_t]], "control_inf": psi[idx[n_t:]]}
+    assert _same(did_speedups.cell_cluster_se(info, design), staggered._cluster_robust_se_from_per_gt_if(info, design))
+
+
+def test_cell_cluster_se_leaves_other_designs_to_diff_diff(monkeypatch):
+    """Strata (or no pandas grouper to reuse): diff_diff's own function computes the SE."""
+    from diff_diff import staggered
+
+    rng = np.random.default_rng(4)
+    psu = rng.integers(0, 9, 120)
+    info = {"treated_idx": np.arange(30), "control_idx": np.arange(30, 120),
+            "treated_inf": rng.normal(size=30), "control_inf": rng.normal(size=90)}
+    calls = []
+    original = staggered._cluster_robust_se_from_per_gt_if
+    monkeypatch.setattr(did_speedups, "_diff_diff_cell_se", lambda: lambda *a: calls.append(a) or original(*a))
+    stratified = _design(psu)
+    stratified.strata = psu % 2
+    assert _same(did_speedups.cell_cluster_se(info, stratified), original(info, stratified)) and len(calls) == 1
+    monkeypatch.setattr(did_speedups, "_sums_by_cython_operation", lambda grouper_type: False)
+    did_speedups._GROUPERS.clear()
+    plain = _design(psu)
+    assert _same(did_speedups.cell_cluster_se(info, plain), original(info, plain)) and len(calls) == 2
+    did_speedups._GROUPERS.clear()
+
+
 def test_shared_regressions_reuse_without_changing_a_number(mpdta):
     prep = prepare_did_panel(mpdta, "lemp", "countyreal", "year", "first.treat", ["lpop"], cluster="state")
     alone = [fit_callaway_santanna(prep, method="dr", anticipation=a, n_boot=n, seed=5) for a, n in ((0, 0), (1, 19), (0, 0))]
@@ -215,3 +287,136 @@ def test_cholesky_stand_ins_are_in_only_during_a_kit_fit():
             pass
         assert linalg.cho_factor is did_speedups.cho_factor
     assert linalg.cho_factor is scipy.linalg.cho_factor and linalg.cho_solve is scipy.linalg.cho_solve
+
+
+# --------------------------------------------------------------------------- #
+# safe_inference: diff_diff's t statistic, p-value and interval, bit for bit
+# --------------------------------------------------------------------------- #
+def _same_inference(a, b) -> bool:
+    (ta, pa, (la, ua)), (tb, pb, (lb, ub)) = a, b
+    return all(_same(x, y) for x, y in ((ta, tb), (pa, pb), (la, lb), (ua, ub)))
+
+
+_FLOATS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-50, 50),
+    st.floats(-1e-3, 1e-3),
+    st.sampled_from([0.0, -0.0, 1e-308, 5e-324, 8.0, 38.0, 40.0]),
+)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@settings(max_examples=600, deadline=None)
+@given(effect=_FLOATS, se=_FLOATS, alpha=st.sampled_from([0.05, 0.1, 0.01, 0.2, 0.5]),
+       kind=st.sampled_from(["float", "float64", "mixed"]),
+       df=st.one_of(st.none(), st.integers(-3, 120), st.sampled_from([10**6, 2**40])))
+def test_safe_inference_is_diff_diffs_inference(effect, se, alpha, kind, df):
+    from diff_diff.utils import safe_inference
+
+    if kind == "float64":
+        effect, se = np.float64(effect), np.float64(se)
+    elif kind == "mixed":
+        effect = np.float64(effect)
+    assert _same_inference(did_speedups.safe_inference(effect, se, alpha, df), safe_inference(effect, se, alpha, df))
+    assert _same_inference(did_speedups.safe_inference(effect, se, alpha=alpha, df=df),
+                           safe_inference(effect, se, alpha=alpha, df=df))
+
+
+def test_safe_inference_leaves_other_cases_to_diff_diff():
+    """A non-int df, an integer effect and SE, a float32 t, a NaN effect: diff_diff's own, the same objects."""
+    from diff_diff.utils import safe_inference
+
+    for args in ((0.3, 0.1, 0.05, np.int64(12)), (0.3, 0.1, 0.05, 12.0), (0.3, 0.1, 0.05, 2.5), (0.3, 0.1, 0.05, 0),
+                 (0.3, 0.1, 0.05, float("inf")), (3, 2, 0.05, None), (3, 2, 0.05, 7),
+                 (np.float32(0.3), np.float32(0.1), 0.05, None), (np.nan, 0.2, 0.05, None), (np.inf, 0.2, 0.05, 9)):
+        assert _same_inference(did_speedups.safe_inference(*args), safe_inference(*args)), args
+
+
+@pytest.mark.parametrize("cluster", [None, "state"])
+def test_kit_fit_inference_is_diff_diffs(mpdta, cluster):
+    """Every cell's and the overall t statistic, p-value and interval, with the stand-ins in and out."""
+    ref = _diff_diff_fit(mpdta, "dr", cluster)
+    with did_speedups.installed():
+        from diff_diff import staggered
+
+        assert staggered.safe_inference is did_speedups.safe_inference
+        fast = _diff_diff_fit(mpdta, "dr", cluster)
+    from diff_diff import staggered, utils
+
+    assert staggered.safe_inference is utils.safe_inference
+    assert fast.group_time_effects.keys() == ref.group_time_effects.keys()
+    for gt, cell in ref.group_time_effects.items():
+        mine = fast.group_time_effects[gt]
+        assert _same_inference((mine["t_stat"], mine["p_value"], mine["conf_int"]),
+                               (cell["t_stat"], cell["p_value"], cell["conf_int"])), gt
+    assert _same_inference((fast.overall_t_stat, fast.overall_p_value, fast.overall_conf_int),
+                           (ref.overall_t_stat, ref.overall_p_value, ref.overall_conf_int))
+
+
+# --------------------------------------------------------------------------- #
+# solve_logit: weights of ones are weights=None, bit for bit
+# --------------------------------------------------------------------------- #
+def _logit_run(X, y, weights, action):
+    from diff_diff.linalg import solve_logit
+
+    diag: dict = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = solve_logit(X, y, weights=weights, rank_deficient_action=action, diagnostics_out=diag)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            out = (type(exc), str(exc))
+    return out, diag, [(w.category, str(w.message)) for w in caught]
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(8, 250), p=st.integers(1, 6), seed=st.integers(0, 2**32 - 1),
+       share=st.sampled_from([0.02, 0.1, 0.5]), separate=st.booleans(), duplicate=st.booleans(),
+       action=st.sampled_from(["silent", "warn"]))
+def test_solve_logit_with_unit_weights_is_solve_logit_without(n, p, seed, share, separate, duplicate, action):
+    """The memo keys weights of ones as None: diff_diff's logit must give the same floats, diagnostics and warnings."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * rng.choice([1e-3, 1.0, 1e3], size=p)
+    if duplicate:
+        X[:, -1] = X[:, 0]
+    y = (rng.random(n) < share).astype(float)
+    if separate:
+        y = (X[:, 0] > np.median(X[:, 0])).astype(float)
+    ones, none = _logit_run(X, y, np.ones(n), action), _logit_run(X, y, None, action)
+    (a, da, wa), (b, db, wb) = ones, none
+    if isinstance(a[0], type):
+        assert a == b
+    else:
+        assert np.array_equal(a[0], b[0], equal_nan=True) and np.array_equal(a[1], b[1], equal_nan=True)
+    assert da == db and wa == wb
+
+
+def test_shared_regressions_key_unit_logit_weights_as_none():
+    from diff_diff import staggered
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 3))
+    y = (rng.random(300) < 0.3).astype(float)
+    almost = np.ones(300)
+    almost[7] = np.nextafter(1.0, 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with did_speedups.installed(), did_speedups.shared_regressions() as memo:
+            beta1, p1 = staggered.solve_logit(X, y, weights=np.ones(300))
+            beta2, p2 = staggered.solve_logit(X, y)  # reused
+            assert (memo.hits, memo.misses) == (1, 1)
+            staggered.solve_logit(X, y, weights=almost)  # not ones: computed
+            staggered.solve_logit(X, y, weights=np.ones(300, dtype=np.float32))  # not float64: computed
+            assert (memo.hits, memo.misses) == (1, 3)
+            # the outcome regression is not keyed so (solve_ols takes another solver with weights)
+            staggered._linear_regression(X, y, weights=np.ones(300))
+            staggered._linear_regression(X, y)
+            assert (memo.hits, memo.misses) == (1, 5)
+        from diff_diff.linalg import solve_logit
+
+        ref_beta, ref_p = solve_logit(X, y)
+        with pytest.raises(ValueError, match="sum to zero"):  # no rows: ones are not None, so not keyed as None
+            solve_logit(X[:0], y[:0], weights=np.ones(0))
+    assert not did_speedups._unit_weights({"X": X[:0], "weights": np.ones(0)})
+    for beta, p in ((beta1, p1), (beta2, p2)):
+        assert np.array_equal(beta, ref_beta) and np.array_equal(p, ref_p)
