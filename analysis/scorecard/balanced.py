@@ -355,6 +355,8 @@ def compute_scorecard(data: Any, library: KpiLibrary | str | Path | None = None,
     rows: list[dict[str, Any]] = []
     long: list[pd.DataFrame] = []
 
+    inputs_cache: dict[str, tuple[dict[str, pd.Series], dict[str, pd.Series]]] = {}
+
     def agg_values(name: str, freq: str) -> pd.Series:
         key = (name, freq)
         if key not in agg_cache:
@@ -372,7 +374,9 @@ def compute_scorecard(data: Any, library: KpiLibrary | str | Path | None = None,
         if freq not in per_freq:
             per_freq[freq] = scorecard_periods(t, freq)
         periods = per_freq[freq]
-        in_values, in_targets = _inputs(t, freq, periods)
+        if freq not in inputs_cache:  # the scorecard_inputs figures of a frequency, read once (as the aggregates are)
+            inputs_cache[freq] = _inputs(t, freq, periods)
+        in_values, in_targets = inputs_cache[freq]
         row = _describe(kpi)
         note = ""
         n_values: pd.Series | None = None
