@@ -38,7 +38,7 @@ from analysis.report import fmt_signed_pct, kpi_words
 from analysis.validation import DataValidationError
 
 __all__ = [
-    "Extrapolate", "ROIReport", "ROIResult", "benefit_profile", "bcr", "compute_roi", "load_true_roi", "payback_months", "program_roi",
+    "Extrapolate", "ROIReport", "ROIResult", "benefit_profile", "benefit_profiles", "bcr", "compute_roi", "load_true_roi", "payback_months", "program_roi",
     "roi_breakdown_m", "roi_pct",
 ]  # fmt: skip
 
@@ -139,6 +139,56 @@ def benefit_profile(
             out[tail] = v_last * (benefit_months - tail) / (benefit_months - last)
         else:
             raise ValueError(f"extrapolate must be 'none', 'hold_last' or 'fade', got {extrapolate!r}")
+    return out
+
+
+def benefit_profiles(effects: pd.DataFrame, benefit_months: int, extrapolate: Extrapolate = "none") -> np.ndarray:
+    """:func:`benefit_profile` of every row of a table at once (one row per bootstrap draw).
+
+    Parameters
+    ----------
+    effects : DataFrame
+        One row per draw, one column per event month (>= 0, any order); NaN = not measured.
+    benefit_months : int
+        Months a benefit is counted.
+    extrapolate : {"none", "hold_last", "fade"}
+        As :func:`benefit_profile`.
+
+    Returns
+    -------
+    ndarray of shape ``(len(effects), benefit_months)``
+        Row ``i`` is ``benefit_profile(effects.iloc[i].dropna(), benefit_months, extrapolate)``,
+        the same floats (values are placed, and the fade is the same product and quotient per
+        element), without a Python loop over the draws.
+    """
+    if extrapolate not in ("none", "hold_last", "fade"):
+        raise ValueError(f"extrapolate must be 'none', 'hold_last' or 'fade', got {extrapolate!r}")
+    months = int(benefit_months)
+    cols = np.asarray(effects.columns, dtype=int)
+    keep = cols >= 0
+    cols, vals = cols[keep], effects.to_numpy(dtype=float)[:, keep]
+    order = np.argsort(cols, kind="stable")
+    cols, vals = cols[order], vals[:, order]
+    out = np.zeros((len(vals), months))
+    inside = cols < months
+    placed = vals[:, inside]
+    out[:, cols[inside]] = np.where(np.isfinite(placed), placed, 0.0)
+    measured = ~np.isnan(vals)
+    has = measured.any(axis=1)
+    if extrapolate == "none" or not has.any():
+        return out
+    # the last measured month of each row and its value (NaN-free rows only; an empty row stays zeros)
+    last_pos = len(cols) - 1 - np.argmax(measured[:, ::-1], axis=1)
+    last = np.where(has, cols[last_pos], months)
+    v_last = vals[np.arange(len(vals)), last_pos]
+    tail = np.arange(months)
+    beyond = (tail[None, :] > last[:, None]) & has[:, None]
+    if extrapolate == "hold_last":
+        fill = np.broadcast_to(v_last[:, None], out.shape)
+    else:  # fade: v_last * (benefit_months - month) / (benefit_months - last), element by element as benefit_profile
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fill = v_last[:, None] * (months - tail)[None, :] / (months - last)[:, None]
+    out[beyond] = fill[beyond]
     return out
 
 
@@ -356,7 +406,7 @@ def program_roi(
         last = int(pd.Series(profile).index.max()) if len(profile) else -1
         cols = range(0, max(last, int(wide.columns.max())) + 1)
         wide = wide.reindex(columns=cols)
-        monthly = np.vstack([benefit_profile(row.dropna(), benefit_months, extrapolate) for _, row in wide.iterrows()]) * scale
+        monthly = benefit_profiles(wide, benefit_months, extrapolate) * scale
         b = monthly.sum(axis=1)
         frame = pd.DataFrame({
             "draw": wide.index.to_numpy(), "benefit": b, "roi_pct": roi_pct(b, cost), "bcr": bcr(b, cost),

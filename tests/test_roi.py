@@ -258,3 +258,32 @@ def test_no_effect_sentence_states_the_roi_interval_shown_beside_it(lo: float, h
     low, high = r.interval()
     assert clause in r.sentence and f"{low:+.0f}% to {high:+.0f}%" in r.sentence
     assert "no benefit can be credited" in r.sentence and "¥8,000 for 12 participants" in r.sentence
+
+
+# ---- the draws' benefit profiles in one array: the same floats as one profile at a time --------------------------------
+_cell = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), st.just(float("nan")), st.just(-0.0))
+
+
+@given(
+    values=st.lists(st.lists(_cell, min_size=6, max_size=6), min_size=1, max_size=8),
+    columns=st.permutations([0, 1, 2, 3, 5, 8]),
+    months=st.integers(1, 14),
+    extrapolate=st.sampled_from(["none", "hold_last", "fade"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_benefit_profiles_are_benefit_profile_of_each_row_bit_for_bit(values, columns, months, extrapolate) -> None:
+    from analysis.roi import benefit_profiles
+
+    wide = pd.DataFrame(values, columns=list(columns))
+    with np.errstate(all="ignore"):
+        one_by_one = np.vstack([benefit_profile(row.dropna(), months, extrapolate) for _, row in wide.iterrows()])
+        together = benefit_profiles(wide, months, extrapolate)
+    assert together.shape == one_by_one.shape
+    assert np.array_equal(together.view(np.int64), one_by_one.view(np.int64)), (wide, together, one_by_one)  # bits, -0.0 and NaN included
+
+
+def test_benefit_profiles_refuse_an_unknown_rule() -> None:
+    from analysis.roi import benefit_profiles
+
+    with pytest.raises(ValueError, match="extrapolate must be"):
+        benefit_profiles(pd.DataFrame({0: [1.0]}), 3, "linear")  # type: ignore[arg-type]
