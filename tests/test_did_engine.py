@@ -283,3 +283,72 @@ def test_solve_logit_reads_weights_only_where_ones_and_none_agree():
         f"diff_diff.linalg.solve_logit reads weights differently now: {sorted(set(uses) ^ set(expected))}; "
         "analysis/did_speedups.py keys weights of ones as None (unit_weights_are_none): check it still holds"
     )
+
+
+def _name_lines(source: str, name: str) -> set[str]:
+    """The stripped lines of ``source`` where the variable ``name`` is read or written."""
+    import ast
+    import textwrap
+
+    source = textwrap.dedent(source)
+    lines = source.splitlines()
+    return {lines[node.lineno - 1].strip() for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Name) and node.id == name}
+
+
+def test_precompute_structures_reads_covariates_only_in_its_covariate_loop():
+    """did_speedups.precompute_structures calls CallawaySantAnna._precompute_structures with covariates=None and
+    places covariate_by_period itself: that holds while the method reads ``covariates`` only in this loop, after
+    its pivot (which raises on a unit with two rows in a period), and diff_diff reads the arrays only by masks."""
+    from diff_diff import CallawaySantAnna, staggered, staggered_aggregation, staggered_bootstrap, staggered_results
+
+    from analysis import did_speedups
+
+    method = CallawaySantAnna.__dict__.get("_precompute_structures")
+    assert callable(method), "CallawaySantAnna._precompute_structures is gone (analysis/did_speedups.py stands in for it)"
+    assert list(inspect.signature(method).parameters) == list(inspect.signature(did_speedups.precompute_structures).parameters), (
+        "CallawaySantAnna._precompute_structures changed its parameters (analysis/did_speedups.py repeats them)"
+    )
+    assert inspect.getsource(staggered).count("self._precompute_structures(") >= 2
+    source = inspect.getsource(method)
+    assert _name_lines(source, "covariates") == {"if covariates:",
+                                                 "period_cov = period_data.reindex(all_units)[covariates]"}, (
+        "CallawaySantAnna._precompute_structures reads covariates elsewhere now: analysis/did_speedups.py calls it "
+        "with covariates=None for every entry but covariate_by_period"
+    )
+    for line in (
+        "unit_info = df.groupby(unit)[first_treat].first()",
+        "all_units = unit_info.index.values",
+        "outcome_wide = df.pivot(index=unit, columns=time, values=outcome)",
+        "covariate_by_period = None",
+        "for t in time_periods:",
+        "period_data = df[df[time] == t].set_index(unit)",
+        "period_cov = period_data.reindex(all_units)[covariates]",
+        "covariate_by_period[t] = period_cov.values",
+        '"covariate_by_period": covariate_by_period,',
+    ):
+        assert line in source, (
+            f"CallawaySantAnna._precompute_structures no longer has {line!r}: analysis/did_speedups.py's "
+            "covariates_by_period repeats that loop"
+        )
+    assert source.index("df.pivot(") < source.index("for t in time_periods:"), "the pivot no longer precedes the loop"
+    # diff_diff reads the arrays only through boolean masks (new C-ordered arrays whatever their layout)
+    assert _name_lines(inspect.getsource(staggered), "cov_matrix") == {
+        "cov_matrix = covariate_by_period[base_period_val]",
+        "X_treated = cov_matrix[treated_valid]",
+        "X_control = cov_matrix[control_valid]",
+        "X_ctrl_raw = cov_matrix[control_valid_base]",
+        "X_treated_pair = cov_matrix[treated_valid]",
+        "X_control_pair = cov_matrix[control_valid]",
+    }, "diff_diff.staggered reads covariate_by_period's arrays differently now (analysis/did_speedups.py)"
+    assert "cov_matrix = covariate_by_period[base_period_val]" in _name_lines(inspect.getsource(staggered),
+                                                                              "covariate_by_period")
+    for module in (staggered_aggregation, staggered_bootstrap, staggered_results):
+        assert "covariate_by_period" not in inspect.getsource(module), f"{module.__name__} reads covariate_by_period"
+    block = np.random.default_rng(1).normal(size=(4, 60))
+    mask = np.arange(60) % 3 != 0
+    masked = [a[mask] for a in (block[:2].T, block[::2].T, block[1::-1].T, np.ascontiguousarray(block[:2].T))]
+    assert all(m.flags.c_contiguous and m.strides == masked[-1].strides for m in masked), (
+        "numpy's boolean indexing now keeps the source's layout: analysis/did_speedups.py's covariate arrays "
+        "must then have pandas' layout too"
+    )

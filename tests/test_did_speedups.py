@@ -8,6 +8,7 @@ merely close.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -420,3 +421,233 @@ def test_shared_regressions_key_unit_logit_weights_as_none():
     assert not did_speedups._unit_weights({"X": X[:0], "weights": np.ones(0)})
     for beta, p in ((beta1, p1), (beta2, p2)):
         assert np.array_equal(beta, ref_beta) and np.array_equal(p, ref_p)
+
+
+# --------------------------------------------------------------------------- #
+# _precompute_structures: diff_diff's dict, the covariates placed instead of re-indexed
+# --------------------------------------------------------------------------- #
+def _same_entry(a, b) -> bool:
+    """The same object: arrays of one dtype, shape, strides, writeability and values (NaN where NaN)."""
+    if isinstance(a, np.ndarray):
+        return (type(b) is np.ndarray and a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+                and a.flags.writeable == b.flags.writeable
+                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, dict):
+        return (type(b) is dict and list(a) == list(b)
+                and all(type(k) is type(kb) for k, kb in zip(a, b)) and all(_same_entry(a[k], b[k]) for k in a))
+    if isinstance(a, list):
+        return type(b) is list and len(a) == len(b) and all(_same_entry(x, y) for x, y in zip(a, b))
+    if isinstance(a, pd.api.extensions.ExtensionArray):
+        return type(a) is type(b) and a.dtype == b.dtype and a.equals(b)
+    if hasattr(a, "__dataclass_fields__"):
+        return type(a) is type(b) and _same_entry(vars(a), vars(b))
+    return type(a) is type(b) and (a is b or a == b or (a != a and b != b))
+
+
+def _precompute_both(args: dict):
+    """diff_diff's _precompute_structures and the stand-in on the same arguments: (outcome, outcome)."""
+    from diff_diff import CallawaySantAnna
+
+    est = CallawaySantAnna()
+    runs = []
+    for method in (CallawaySantAnna.__dict__["_precompute_structures"], did_speedups.precompute_structures):
+        try:
+            runs.append(("ok", method(est, **args)))
+        except Exception as exc:  # noqa: BLE001 - the same error is the contract
+            runs.append(("raised", (type(exc), str(exc))))
+    return runs
+
+
+def _assert_same_precomputed(args: dict) -> dict | None:
+    (kind, ref), (kind2, mine) = _precompute_both(args)
+    assert kind == kind2, (ref, mine)
+    if kind == "raised":
+        assert mine == ref
+        return None
+    assert list(mine) == list(ref)
+    for key in ref:
+        if key != "covariate_by_period" or ref[key] is None:
+            assert _same_entry(mine[key], ref[key]), key
+    mine_cov, ref_cov = mine["covariate_by_period"], ref["covariate_by_period"]
+    if ref_cov is not None:
+        assert type(mine_cov) is dict and list(mine_cov) == list(ref_cov)
+        assert [type(t) for t in mine_cov] == [type(t) for t in ref_cov]
+        for t, values in ref_cov.items():
+            ours = mine_cov[t]
+            # pandas' memory layout follows its block splits (a read-only view with any strides, or a
+            # writable copy); diff_diff reads these through boolean masks only (test_did_engine.py)
+            assert type(ours) is np.ndarray and ours.dtype == values.dtype and ours.shape == values.shape, t
+            missing = pd.isna(values)
+            assert np.array_equal(pd.isna(ours), missing), t
+            assert np.array_equal(ours[~missing], values[~missing]), t
+            if values.dtype == np.float64:  # what diff_diff reads: the same array
+                mask = np.arange(len(values)) % 3 != 1
+                assert _same_entry(ours[mask], values[mask]), t
+    return ref
+
+
+def _captured_precompute_args(df: pd.DataFrame, covariates: list[str], cluster: str | None, unit: str = "countyreal"):
+    """The arguments diff_diff's fit passes _precompute_structures (its cleaned frame, periods, cluster design)."""
+    from diff_diff import CallawaySantAnna
+
+    captured = []
+    original = CallawaySantAnna.__dict__["_precompute_structures"]
+
+    def record(self, *args, **kwargs):
+        captured.append(inspect.signature(original).bind(self, *args, **kwargs).arguments)
+        return original(self, *args, **kwargs)
+
+    est = CallawaySantAnna(cluster=cluster, rank_deficient_action="silent", pscore_fallback="unconditional")
+    CallawaySantAnna._precompute_structures = record
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(df, outcome="lemp", unit=unit, time="year", first_treat="first.treat", covariates=covariates)
+    finally:
+        CallawaySantAnna._precompute_structures = original
+    assert len(captured) == 1
+    args = dict(captured[0])
+    args.pop("self")
+    return args
+
+
+def _string_ids(df: pd.DataFrame) -> pd.DataFrame:
+    """County ids as strings whose sorted order is not the counties' numeric order."""
+    out = df.copy()
+    codes = np.random.default_rng(8).permutation(out["countyreal"].nunique())
+    ids = dict(zip(sorted(out["countyreal"].unique()), codes))
+    out["county"] = out["countyreal"].map(lambda c: f"c{ids[c]}").astype("string")
+    return out
+
+
+@pytest.mark.parametrize("ids", ["numbers", "strings"])
+@pytest.mark.parametrize("cluster", [None, "state"])
+def test_precompute_structures_is_diff_diffs_dict_on_mpdta(mpdta, cluster, ids):
+    df = _string_ids(mpdta)
+    rng = np.random.default_rng(21)
+    df["lpop2"] = df["lpop"] ** 2 + rng.normal(size=len(df))  # varies by year, unlike lpop
+    unit = "county" if ids == "strings" else "countyreal"
+    args = _captured_precompute_args(df, ["lpop", "lpop2"], cluster, unit=unit)
+    assert args["df"][unit].dtype == df[unit].dtype and args["covariates"] == ["lpop", "lpop2"]
+    assert args["df"].groupby([unit, "year"]).size().pipe(len) < 500 * 5, "the panel should be unbalanced"
+    assert (args["resolved_survey"] is None) == (cluster is None)
+    ref = _assert_same_precomputed(args)
+    by_period = ref["covariate_by_period"]
+    assert list(by_period) == args["time_periods"] and np.isnan(by_period[2004]).any()
+    if ids == "strings":
+        assert list(ref["all_units"]) == sorted(df["county"].unique())
+    # NaN covariates, and periods diff_diff was asked for that the data lacks or lacks some of
+    args["df"] = args["df"].copy()
+    args["df"].loc[rng.random(len(args["df"])) < 0.1, "lpop2"] = np.nan
+    assert _assert_same_precomputed(args) is not None
+    assert _assert_same_precomputed({**args, "time_periods": [2007, 2003, 1999]}) is not None
+
+
+@pytest.mark.parametrize("ids", ["numbers", "strings"])
+def test_kit_fit_with_placed_covariates_is_diff_diffs(mpdta, ids):
+    """A whole fit (cells, aggregate, bootstrap) with the stand-in in and out, string unit ids in another order."""
+    from diff_diff import CallawaySantAnna, staggered
+
+    df = _string_ids(mpdta)
+    df["lpop2"] = df["lpop"] ** 2 + np.random.default_rng(21).normal(size=len(df))
+    unit = "county" if ids == "strings" else "countyreal"
+
+    def fit():
+        est = CallawaySantAnna(estimation_method="dr", cluster="state", n_bootstrap=49, seed=3,
+                               rank_deficient_action="silent", pscore_fallback="unconditional")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return est.fit(df, outcome="lemp", unit=unit, time="year", first_treat="first.treat",
+                           covariates=["lpop", "lpop2"])
+
+    ref = fit()
+    with did_speedups.installed():
+        assert staggered.CallawaySantAnna._precompute_structures is did_speedups.precompute_structures
+        with did_speedups.installed():  # re-entrant
+            pass
+        assert staggered.CallawaySantAnna._precompute_structures is did_speedups.precompute_structures
+        fast = fit()
+    assert CallawaySantAnna._precompute_structures is not did_speedups.precompute_structures
+    assert "_precompute_structures" in CallawaySantAnna.__dict__
+    pd.testing.assert_frame_equal(_cells(fast), _cells(ref), check_exact=True)
+    assert fast.overall_att == ref.overall_att and fast.overall_se == ref.overall_se
+    np.testing.assert_array_equal(fast.bootstrap_results.bootstrap_distribution,
+                                  ref.bootstrap_results.bootstrap_distribution)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n_units=st.integers(1, 9), n_periods=st.integers(1, 6), n_cov=st.integers(1, 3), seed=st.integers(0, 2**32 - 1),
+       ids=st.sampled_from(["int64", "string", "object"]), drop=st.sampled_from([0.0, 0.2, 0.6]),
+       nan=st.sampled_from([0.0, 0.3]), periods=st.sampled_from(["observed", "extra", "subset"]),
+       shuffle=st.booleans())
+def test_precompute_structures_is_diff_diffs_on_random_panels(n_units, n_periods, n_cov, seed, ids, drop, nan,
+                                                              periods, shuffle):
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(10_000, n_units, replace=False) * 7 - 3000  # not in sorted order, some negative
+    unit = np.repeat(labels, n_periods)
+    year = np.tile(np.arange(n_periods) * 2 + 2001, n_units)  # gapped periods
+    cohort = np.repeat(rng.choice([0.0, 2003.0, 2005.0], n_units), n_periods)
+    df = pd.DataFrame({"u": unit, "year": year.astype(np.int64), "y": rng.normal(size=len(year)), "g": cohort})
+    for j in range(n_cov):
+        x = rng.normal(size=len(df)) * 10.0 ** rng.integers(-3, 4)
+        x[rng.random(len(df)) < nan] = np.nan
+        df[f"x{j}"] = x
+    if ids == "string":
+        df["u"] = df["u"].map(lambda v: f"e{v}").astype("string")
+    elif ids == "object":
+        df["u"] = df["u"].map(lambda v: f"e{v}").astype(object)
+    df = df.loc[rng.random(len(df)) >= drop]
+    if shuffle:
+        df = df.sample(frac=1.0, random_state=int(rng.integers(0, 2**31)))
+    observed = sorted(df["year"].unique())
+    time_periods = {"observed": observed, "extra": observed + [np.int64(2099)], "subset": observed[::2]}[periods]
+    args = {"df": df, "outcome": "y", "unit": "u", "time": "year", "first_treat": "g",
+            "covariates": [f"x{j}" for j in range(n_cov)][::-1], "time_periods": time_periods,
+            "treatment_groups": sorted(g for g in df["g"].unique() if g > 0)}
+    # every non-empty panel here takes the placing path
+    assert (did_speedups._placeable(df, "u", "year", args["covariates"], time_periods) is None) == df.empty
+    _assert_same_precomputed(args)
+
+
+def test_precompute_structures_leaves_other_panels_to_diff_diff(mpdta, monkeypatch):
+    """Mixed dtypes, an int covariate, extension floats, float periods, duplicate rows: diff_diff's own loop (or error)."""
+    placed = []
+    original = did_speedups.covariates_by_period
+    monkeypatch.setattr(did_speedups, "covariates_by_period", lambda *a: placed.append(1) or original(*a))
+    base = mpdta.loc[mpdta["countyreal"] % 3 > 0].copy()  # a smaller panel
+    base["lpop2"] = base["lpop"] * 2.0
+    args = {"df": base, "outcome": "lemp", "unit": "countyreal", "time": "year", "first_treat": "first.treat",
+            "covariates": ["lpop", "lpop2"], "time_periods": sorted(base["year"].unique()),
+            "treatment_groups": sorted(g for g in base["first.treat"].unique() if g > 0)}
+    ref = _assert_same_precomputed(args)
+    assert placed == [1] and ref["covariate_by_period"][2003].dtype == np.float64
+
+    panels = {
+        "float32 covariate": base.assign(lpop2=base["lpop2"].astype(np.float32)),
+        "int covariate": base.assign(lpop2=base["countyreal"]),
+        "nullable float": base.assign(lpop2=base["lpop2"].astype("Float64")),
+        "bool covariate": base.assign(lpop2=base["countyreal"] % 2 == 0),
+        "float periods": base.assign(year=base["year"].astype(float)),
+        "float units": base.assign(countyreal=base["countyreal"].astype(float)),
+    }
+    dtypes = set()
+    for name, df in panels.items():
+        placed.clear()
+        time_periods = sorted(df["year"].unique())
+        got = _assert_same_precomputed({**args, "df": df, "time_periods": time_periods})
+        assert placed == [], name
+        dtypes.add(got["covariate_by_period"][time_periods[0]].dtype)
+    assert {np.dtype(object), np.dtype(np.float64)} <= dtypes  # the bool column: reindex makes objects
+
+    # a county with two rows in a year: diff_diff raises (in its pivot), and so does the stand-in
+    dup = pd.concat([base, base.iloc[[5]]], ignore_index=True)
+    (kind, err), (kind2, err2) = _precompute_both({**args, "df": dup})
+    assert kind == kind2 == "raised" and err == err2
+    periods = pd.Index(args["time_periods"], dtype=np.int64)
+    units = np.sort(dup["countyreal"].unique())
+    assert did_speedups.covariates_by_period(dup, "countyreal", "year", ["lpop"], periods, units) is None
+    # a covariate list diff_diff cannot select: its own error
+    placed.clear()
+    for covariates in (["lpop", "nope"], ["lpop", "lpop"], ("lpop",)):
+        _assert_same_precomputed({**args, "covariates": covariates})
+    assert placed == []
