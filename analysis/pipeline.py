@@ -440,8 +440,11 @@ def _execute_all(
     notebook nothing waits for that had to queue for a slot waits on while a notebook others
     wait for still runs and has not written its results: notebook 02's evaluation workers use
     both cores, and 00 beside them only lengthened the run's longest chain (it now runs beside
-    the short 03 -> 04). Of two notebooks nothing waits for, the one at the end of a chain (04)
-    takes a freed slot before a free-standing one (00). When
+    the short 03 -> 04), and its kernel starts while it queues. A notebook that has written its
+    results and only draws its page holds no slot for a notebook of a chain (03 and 04 start
+    beside 02's figures), while one that stands alone (00) waits for a free core. Of two notebooks
+    nothing waits for, the one at the end of a chain (04) takes a freed slot before a free-standing
+    one (00). When
     a dependency failed or was skipped, the notebook is ``skipped`` with the reason on its page
     and in ``run.json``; notebooks caught in a dependency cycle are skipped too. A dependency that
     fails after its results were written (in a figure) leaves the notebooks that read them as they
@@ -506,7 +509,11 @@ def _execute_all(
                 for item in list(waiting):
                     deps = [d for d in item.depends_on if d in names]
                     broken = [d for d in deps if by_name[d].status in ("failed", "skipped")]
-                    running = sum(i.status == "running" for i in items)
+                    # a notebook that has written its results and only draws its page holds no slot for a notebook of a
+                    # chain (03 and 04 start beside 02's figures); one that stands alone (00) waits for a free core
+                    chained = bool(deps) or bool(dependents[item.name])
+                    running = sum(i.status == "running" and not (chained and results_marker(folder, i.name).exists())
+                                  for i in items)
                     if broken:
                         what = ", ".join(f"{d} ({by_name[d].status})" for d in broken)
                         item.status, item.error = "skipped", f"skipped: it depends on {what}, so its inputs do not exist in this run"
@@ -515,14 +522,18 @@ def _execute_all(
                             pending.pop(warming.pop(item.name), None)
                     elif all(results_written(d) for d in deps):
                         # a notebook nothing waits for, queued behind busy slots, lets a freed slot's CPU go to the
-                        # notebooks others wait for while any of them still runs and has not yet written its results
-                        # (their chain is the run's length)
-                        held = item.name in queued_said and not dependents[item.name] and any(
-                            i.status == "running" and dependents[i.name] and not results_marker(folder, i.name).exists() for i in items)
+                        # notebooks others wait for while any of them still runs and has not yet written its results,
+                        # or is about to start (its kernel warm behind its gate): their chain is the run's length
+                        held = item.name in queued_said and not dependents[item.name] and (any(
+                            i.status == "running" and dependents[i.name] and not results_marker(folder, i.name).exists()
+                            for i in items) or any(d in names for name in warming for d in by_name[name].depends_on))
                         if running >= max(1, jobs) or held:
                             if item.name not in queued_said:
                                 queued_said.add(item.name)
                                 say(f"  [{time.perf_counter() - t_run:5.0f} s] queued {item.name}")
+                                if item.name not in warming:  # its kernel starts and imports while it queues
+                                    warming[item.name] = future = submit(item, str(gates / item.name))
+                                    pending[future] = item
                             continue
                         if item.name in warming:
                             warming.pop(item.name)

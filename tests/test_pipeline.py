@@ -422,6 +422,20 @@ def test_the_end_of_a_chain_takes_a_freed_slot_before_a_notebook_nothing_waits_f
     assert busy[0] < head[1], "the free-standing notebook waited for a notebook whose results were already written"
 
 
+def test_a_queued_notebook_imports_while_it_waits_for_a_slot(tmp_path: Path, small_dataset: Path) -> None:
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    (nbdir / "stamp_queued.py").write_text("import time\nfrom pathlib import Path\nPath('queued_import.txt').write_text(repr(time.time()))\n")
+    _stamp_notebook(nbdir, "01_first", sleep=5)
+    _stamp_notebook(nbdir, "02_queued", body="import stamp_queued")
+    result = run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False, jobs=1)
+    assert result.ok, result.error
+    first, queued = _times(result.folder, "01_first"), _times(result.folder, "02_queued")
+    imported = float((nbdir / "queued_import.txt").read_text())
+    assert queued[0] >= first[1], "the queued notebook's cells ran beside the one holding the only slot"
+    assert imported < first[1], "the queued notebook's kernel started only when the slot was free"
+
+
 def test_a_dependency_failing_after_its_results_were_written_fails_the_run(tmp_path: Path, small_dataset: Path) -> None:
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
