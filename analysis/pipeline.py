@@ -42,8 +42,7 @@ from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
 from analysis.progress import PROGRESS_ENV, ProgressTail
 from analysis.report import page_title
 from analysis.run_summary import PAGE, rebuild_index, write_run_summary
-from analysis.upstream import READY_FOLDER, results_marker
-from analysis.upstream import input_fingerprints
+from analysis.upstream import READY_FOLDER, input_fingerprints, results_marker
 
 TEMPLATES = Path(__file__).parent / "templates"
 KEY_PACKAGES = (
@@ -470,14 +469,17 @@ def _execute_all(
     waiting.sort(key=lambda item: (-len(dependents[item.name]), -len(item.depends_on)))
     gates = Path(tempfile.mkdtemp(prefix="tik-gates-"))
 
+    def drawing_page(name: str) -> bool:
+        """Whether a notebook runs on after saying its results are written (it only draws its page)."""
+        return by_name[name].status == "running" and results_marker(folder, name).exists()
+
     def results_written(name: str) -> bool:
         """Whether a dependency's results are there to read: it ran through, or it runs on and said they are written."""
-        dep = by_name[name]
-        return dep.status == "ok" or (dep.status == "running" and results_marker(folder, name).exists())
+        return by_name[name].status == "ok" or drawing_page(name)
 
     def waits_for_results() -> bool:
         """Whether a notebook waits for a running dependency that may say at any moment that its results are written."""
-        return any(by_name[d].status == "running" and not results_marker(folder, d).exists()
+        return any(by_name[d].status == "running" and not drawing_page(d)
                    for item in waiting for d in item.depends_on if d in names)  # fmt: skip
 
     warming: dict[str, Future] = {}  # submitted behind a closed gate
@@ -512,8 +514,7 @@ def _execute_all(
                     # a notebook that has written its results and only draws its page holds no slot for a notebook of a
                     # chain (03 and 04 start beside 02's figures); one that stands alone (00) waits for a free core
                     chained = bool(deps) or bool(dependents[item.name])
-                    running = sum(i.status == "running" and not (chained and results_marker(folder, i.name).exists())
-                                  for i in items)
+                    running = sum(i.status == "running" and not (chained and drawing_page(i.name)) for i in items)
                     if broken:
                         what = ", ".join(f"{d} ({by_name[d].status})" for d in broken)
                         item.status, item.error = "skipped", f"skipped: it depends on {what}, so its inputs do not exist in this run"
@@ -524,9 +525,9 @@ def _execute_all(
                         # a notebook nothing waits for, queued behind busy slots, lets a freed slot's CPU go to the
                         # notebooks others wait for while any of them still runs and has not yet written its results,
                         # or is about to start (its kernel warm behind its gate): their chain is the run's length
-                        held = item.name in queued_said and not dependents[item.name] and (any(
-                            i.status == "running" and dependents[i.name] and not results_marker(folder, i.name).exists()
-                            for i in items) or any(d in names for name in warming for d in by_name[name].depends_on))
+                        held = item.name in queued_said and not dependents[item.name] and (
+                            any(i.status == "running" and dependents[i.name] and not drawing_page(i.name) for i in items)
+                            or any(d in names for name in warming for d in by_name[name].depends_on))
                         if running >= max(1, jobs) or held:
                             if item.name not in queued_said:
                                 queued_said.add(item.name)
