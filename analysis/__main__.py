@@ -14,6 +14,15 @@ commands:
 """
 
 
+def _notebooks_folder(run_args: list[str]) -> str:
+    """The ``--notebooks`` folder of ``run``'s arguments (parsed in full by :func:`analysis.pipeline.cli`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--notebooks", default="notebooks")
+    return parser.parse_known_args(run_args)[0].notebooks
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the command's own ``cli``."""
     args = sys.argv[1:] if argv is None else argv
@@ -26,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "validate":
         from analysis.data import cli
     elif command == "run":
+        from analysis.kernel_forker import KernelForker
+
+        # the notebooks' kernel forker imports what they import while this process imports the pipeline
+        KernelForker.start_early(_notebooks_folder(rest))
         from analysis.pipeline import cli
     elif command == "template":
         from analysis.template import cli

@@ -36,7 +36,7 @@ from jupyter_client.manager import KernelManager
 from traitlets import default
 
 from analysis.data import CACHE_ENV, DataValidationError, load_dataset, write_dataset_cache
-from analysis.kernel_forker import FORKER_ENV, ForkedKernelProvisioner, KernelForker
+from analysis.kernel_forker import FORKER_ENV, ForkedKernelProvisioner, KernelForker, imports_of, notebook_imports
 from analysis.notebook_params import ParameterError, check_params_file, executed_parameters
 from analysis.privacy import DEFAULT_MIN_GROUP_SIZE, escape
 from analysis.progress import PROGRESS_ENV, ProgressTail
@@ -236,34 +236,6 @@ def _prestart_kernel(cwd: str, notebook: Path) -> _PrestartedKernel | None:
             km.stop()
         return None
     return km
-
-
-def notebook_imports(path: Path) -> str:
-    """The top-level import statements of a notebook's code cells, its parameters cell aside.
-
-    Parameters
-    ----------
-    path : Path
-        The notebook file.
-
-    Returns
-    -------
-    str
-        One statement per line, each once, in the order written (cells with IPython magics are
-        skipped).
-    """
-    import ast
-
-    lines: list[str] = []
-    for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
-        if cell.get("cell_type") != "code" or "parameters" in (cell.get("metadata") or {}).get("tags", []):
-            continue
-        try:
-            tree = ast.parse("".join(cell.get("source", "")))
-        except SyntaxError:
-            continue
-        lines += [ast.unparse(node) for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
-    return "\n".join(dict.fromkeys(lines))
 
 
 def _wait_for_gate(gate: str) -> bool:
@@ -653,8 +625,9 @@ def run(
     t_run = time.perf_counter()
     ids: frozenset[str] = frozenset()
     shared: Path | None = None
-    # the kernels' forker imports what the notebooks import while this process reads and checks the data
-    forker = KernelForker("\n".join(dict.fromkeys(line for nb in notebooks for line in notebook_imports(nb).splitlines())))
+    # the kernels' forker imports what the notebooks import while this process reads and checks the data (started by
+    # `python -m analysis run` before this module's own imports, for every notebook of the folder)
+    forker = KernelForker.started_early(notebooks_dir) or KernelForker(imports_of(notebooks))
     record["inputs"] = hash_inputs(data_dir)
     try:
         dataset = load_dataset(data_dir)
@@ -759,6 +732,22 @@ def _point_latest(out: Path, folder: Path) -> None:
         shutil.copytree(folder, latest)
 
 
+def skip_iri_grammars() -> None:
+    """Keep ``jsonschema`` from importing ``rfc3987_syntax`` in this process (the command line's own).
+
+    ``papermill`` and ``nbconvert`` import ``nbformat``, which imports ``jsonschema``, which imports
+    ``rfc3987_syntax`` when it is installed (JupyterLab's ``jupyter-events`` brings it): that
+    module compiles about 40 Lark grammars at import, about 1.2 s of CPU before the first
+    notebook can start, for the ``iri`` / ``iri-reference`` format checkers. ``nbformat``
+    validates notebooks without a format checker, and its schemas name no such format
+    (``tests/test_pipeline.py`` holds both), so nothing here uses them. Marking the module
+    absent makes ``jsonschema`` leave those two checkers out, as it does where the package is
+    not installed. Only the ``python -m analysis run`` process does this; :func:`run` called in
+    a session leaves that session's imports alone.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def cli(argv: list[str]) -> int:
     """``python -m analysis run --data DIR [--params FILE] [--only NAME ...] [--out reports]``."""
     parser = argparse.ArgumentParser(prog="python -m analysis run", description="Run every notebook on a dataset and write the HTML report set.")
@@ -770,6 +759,7 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="notebooks run at once")
     parser.add_argument("--min-group-size", type=int, default=DEFAULT_MIN_GROUP_SIZE)
     args = parser.parse_args(argv)
+    skip_iri_grammars()
     try:
         result = run(
             args.data, params_file=args.params, only=args.only, out=args.out, notebooks_dir=args.notebooks,

@@ -154,3 +154,82 @@ def test_kernels_talk_over_unix_sockets_in_a_folder_of_their_own(tmp_path: Path)
     km = kms[0]
     km.start_kernel(cwd=str(tmp_path))  # another working directory than ours: the socket paths are absolute
     assert _displayed(km, "print(1)") == [] and not os.path.exists(folders[0]), "the socket folder goes with the kernel"
+
+
+#: In a kernel: one worker of multiprocessing's forkserver context, and what it and its server are.
+POOL_PROBE = """
+import json, multiprocessing, os, sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import forkserver
+with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    worker_parent = pool.submit(os.getppid).result()
+    worker_pid = pool.submit(os.getpid).result()
+server = forkserver._forkserver._forkserver_pid
+json.dump({"kernel": os.getpid(), "server": server, "worker_parent": worker_parent, "worker": worker_pid,
+           "server_cmdline": open(f"/proc/{server}/cmdline", "rb").read().decode().split("\\0"),
+           "kernel_cmdline": open("/proc/self/cmdline", "rb").read().decode().split("\\0")}, open(OUT, "w"))
+"""
+
+
+def _run_in_kernel(km: ThisInterpreterKernelManager, code: str) -> None:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        reply = kc.execute_interactive(code, timeout=120)
+        assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        kc.stop_channels()
+
+
+def test_a_forked_kernels_multiprocessing_workers_come_from_a_fork_of_it_not_a_new_interpreter(tmp_path: Path) -> None:
+    # the evaluation's workers (forkserver context) would otherwise wait for a new interpreter to import everything again
+    out = tmp_path / "pool.json"
+    with KernelForker("import analysis.privacy"):
+        km = ThisInterpreterKernelManager(kernel_name="python3")
+        km.start_kernel(cwd=str(tmp_path))
+        try:
+            _run_in_kernel(km, POOL_PROBE.replace("OUT", repr(str(out))))
+        finally:
+            km.shutdown_kernel(now=True)
+        seen = json.loads(out.read_text())
+        assert seen["worker_parent"] == seen["server"] != seen["kernel"]
+        assert seen["server_cmdline"] == seen["kernel_cmdline"], "the server is a fork of the kernel, not `python -c ...`"
+        assert "multiprocessing.forkserver" not in " ".join(seen["server_cmdline"])
+        # the server ends with its kernel (its end of the alive pipe closes), the worker with the pool
+        deadline = time.monotonic() + 30
+        while any(os.path.exists(f"/proc/{pid}") and "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3]
+                  for pid in (seen["server"], seen["worker"])) and time.monotonic() < deadline:  # fmt: skip
+            time.sleep(0.05)
+        assert time.monotonic() < deadline, "the kernel's fork server outlived it"
+
+
+def test_the_fork_server_is_left_to_multiprocessing_where_its_internals_are_not_the_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    from multiprocessing import forkserver
+
+    from analysis import kernel_forker
+
+    assert kernel_forker._forkserver_internals_known(), f"this Python ({os.sys.version.split()[0]}) is one the kit knows"
+    monkeypatch.setattr(forkserver._forkserver, "_forkserver_pid", 12345)  # a server runs already
+    assert not kernel_forker._forkserver_internals_known()
+    assert kernel_forker.fork_multiprocessing_server() is None
+    monkeypatch.undo()
+    monkeypatch.setattr(forkserver, "main", lambda listener_fd, alive_r, preload, main_path=None, sys_path=None, *, authkey_r=None: None)
+    assert kernel_forker.fork_multiprocessing_server() is None, "Python 3.14's server takes an authentication key"
+
+
+def test_a_run_takes_over_the_forker_started_before_its_imports(tmp_path: Path) -> None:
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    (nbdir / "a.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": "import json\nx = 1", "metadata": {}}]}))
+    KernelForker.start_early(nbdir)
+    KernelForker.start_early(nbdir)  # once per folder
+    early = KernelForker.started_early(nbdir / ".." / "nbs")
+    try:
+        assert early is not None and early._process is not None and early._process.poll() is None
+        assert KernelForker.started_early(nbdir) is None, "handed over once"
+        with early:
+            assert os.environ[FORKER_ENV] == early.socket_path and os.path.exists(early.socket_path)
+    finally:
+        early.close()
+    assert KernelForker.started_early(tmp_path / "elsewhere") is None

@@ -505,3 +505,41 @@ def test_roi_notebook_reads_attribution_from_the_same_run(good_run) -> None:
     assert "true_roi_pct" in roi.columns
     for name in ("budget_by_program_unit", "allocation", "scenarios", "costs_by_program", "waterfall"):
         assert (folder / "tables" / f"03_roi_budget__{name}.csv").is_file(), name
+
+
+def _string_formats(schema: object) -> set[str]:
+    """Every JSON Schema ``format`` keyword (a string value) in a schema document."""
+    if isinstance(schema, dict):
+        found = {schema["format"]} if isinstance(schema.get("format"), str) else set()
+        for key, value in schema.items():
+            if key == "properties" and isinstance(value, dict):  # property names (nbformat has one called "format")
+                found |= set().union(*(_string_formats(v) for v in value.values()))
+            elif key != "format" or not isinstance(value, str):
+                found |= _string_formats(value)
+        return found
+    if isinstance(schema, list):
+        return set().union(*(_string_formats(v) for v in schema))
+    return set()
+
+
+def test_the_command_line_run_skips_jsonschemas_iri_grammars_which_no_notebook_schema_uses() -> None:
+    import subprocess
+
+    import nbformat
+
+    # nbformat's schemas (every version it can validate) name no iri format, so its checker is never asked
+    schemas = sorted(Path(nbformat.__file__).parent.rglob("*.schema.json"))
+    assert len(schemas) >= 7
+    formats = set().union(*(_string_formats(json.loads(p.read_text(encoding="utf-8"))) for p in schemas))
+    assert not {"iri", "iri-reference"} & formats, formats
+    assert _string_formats({"properties": {"format": {"type": "string"}}, "items": {"format": "iri"}}) == {"iri"}
+    # the command line's process imports papermill and nbconvert without the grammars and still validates a notebook
+    code = (
+        "import sys\nfrom analysis.pipeline import skip_iri_grammars\nskip_iri_grammars()\n"
+        "import nbconvert, nbformat, papermill, jsonschema\n"
+        "nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')]))\n"
+        "assert sys.modules['rfc3987_syntax'] is None\n"
+        "assert 'iri' not in jsonschema.Draft7Validator.FORMAT_CHECKER.checkers\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr

@@ -883,7 +883,10 @@ def evaluate_programs(
     by a ``forkserver`` that imported this module first (on Linux; spawned elsewhere),
     each limited to one BLAS thread. A forked child of a process whose BLAS / OpenMP
     threads have run can deadlock; the fork server has only imported, and its workers
-    skip the imports a spawned interpreter repeats. Each evaluation is split in three
+    skip the imports a spawned interpreter repeats (in a kernel of the kit's pipeline the
+    fork server is a fork of the kernel made at its start, with the notebooks' imports done:
+    :func:`analysis.kernel_forker.fork_multiprocessing_server`; its workers import the
+    estimation engines themselves). Each evaluation is split in three
     tasks: the panel, method ladder, event study and diagnostics first, then
     the heterogeneity and the robustness tables, which need the ladder's comparison
     month and controls and so start once it is done; the pool runs whichever task is
