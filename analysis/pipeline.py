@@ -536,7 +536,7 @@ def _execute_all(
                 if not pending:
                     break
                 # a dependency's "results written" is a file, not a finished worker: look for it often while anything waits on it
-                done, _ = wait(pending, timeout=0.2 if waits_for_results() else heartbeat, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=0.05 if waits_for_results() else heartbeat, return_when=FIRST_COMPLETED)
                 elapsed = time.perf_counter() - t_run
                 if not done:
                     if elapsed - last_beat >= heartbeat:
