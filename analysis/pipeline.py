@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
-from traitlets import default
+from traitlets import DottedObjectName, default
 
 from analysis.data import CACHE_ENV, DataValidationError, load_dataset, write_dataset_cache
 from analysis.kernel_forker import FORKER_ENV, ForkedKernelProvisioner, KernelForker, imports_of, notebook_imports
@@ -186,7 +186,20 @@ class ThisInterpreterKernelManager(KernelManager):
 KERNEL_START_TIMEOUT = 300
 
 
-class _PrestartedKernel(ThisInterpreterKernelManager):
+class NotebookKernelManager(ThisInterpreterKernelManager):
+    """The kernel manager of a notebook the run executes: this interpreter's kernel, asynchronous clients.
+
+    nbclient reads a cell's output messages with ``get_msg(timeout=None)``; through a blocking
+    client that call holds the event loop, so nbclient's once-a-second check that the kernel
+    still lives never runs, and a kernel that dies in a cell (killed for memory, ``os._exit``)
+    left the run waiting for ever. With an asynchronous client the check runs, and the notebook
+    fails with "Kernel died" (``tests/test_pipeline.py``).
+    """
+
+    client_class = DottedObjectName("jupyter_client.asynchronous.AsyncKernelClient")
+
+
+class _PrestartedKernel(NotebookKernelManager):
     """A notebook's kernel started, and its imports done, while the notebooks it depends on still run.
 
     nbclient leaves open the client it makes of a kernel manager it was handed, so this one
@@ -199,16 +212,24 @@ class _PrestartedKernel(ThisInterpreterKernelManager):
         The notebook's cells then find the modules imported; its namespace, outputs and execution
         counts are as if it had started cold (an import that fails here fails again in its cell).
         """
+        from jupyter_client.blocking import BlockingKernelClient
+
         self.start_kernel(cwd=cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])  # nbclient's own arguments
-        kc = self.client()
+        kc = self.client(client_class=BlockingKernelClient)  # this start-up waits on its replies; nbclient's own is async
         kc.start_channels()
         kc.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
         if imports:
             kc.execute_interactive(f"exec(compile({imports!r}, '<imports>', 'exec'), {{}})", silent=True, store_history=False,
                                    timeout=KERNEL_START_TIMEOUT)  # fmt: skip
 
-    def client(self, **kwargs: Any) -> Any:
-        kc = super().client(**kwargs)
+    def client(self, client_class: type | None = None, **kwargs: Any) -> Any:
+        default = self.client_factory
+        if client_class is not None:
+            self.client_factory = client_class
+        try:
+            kc = super().client(**kwargs)
+        finally:
+            self.client_factory = default
         self.__dict__.setdefault("_made_clients", []).append(kc)
         return kc
 
@@ -282,10 +303,15 @@ def _execute(
         try:
             pm.execute_notebook(
                 src, dst, parameters=parameters, cwd=cwd, kernel_name="python3", progress_bar=False, log_output=False,
-                kernel_manager_class=ThisInterpreterKernelManager, start_timeout=KERNEL_START_TIMEOUT, km=km,
+                kernel_manager_class=NotebookKernelManager, start_timeout=KERNEL_START_TIMEOUT, km=km,
                 # the notebook has run through and written everything (tables, results, progress lines are closed
                 # files): a graceful shutdown only waited ~0.8 s per notebook for a kernel with nothing left to do
                 shutdown_kernel="immediate",
+                # papermill writes the whole executed notebook (validated JSON, up to 1.2 MB) twice per cell by default:
+                # about 0.5 s of notebook 04, the run's last. It is written once at the end, and also when a cell
+                # raises (papermill writes it with the error before it re-raises); only a kernel that dies mid-run
+                # leaves no executed notebook, its error in run.json and on the index page
+                request_save_on_cell_execute=False,
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run, never lost
             error = (str(exc).strip() or type(exc).__name__)[-4000:]

@@ -543,3 +543,37 @@ def test_the_command_line_run_skips_jsonschemas_iri_grammars_which_no_notebook_s
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_failed_notebook_is_written_up_to_its_error_and_a_dead_kernel_is_a_failed_notebook(tmp_path: Path, small_dataset: Path) -> None:
+    # the executed notebook is written once at its end, not after every cell: a cell that raises still leaves it with
+    # every output up to the error (and its page); a kernel that dies is a failed notebook with the reason in run.json
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    params = nbformat.v4.new_code_cell("data_dir = None\noutput_dir = None\nmin_group_size = 5", metadata={"tags": ["parameters"]})
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        params, nbformat.v4.new_code_cell("print('reached the second cell')"), nbformat.v4.new_code_cell("raise ValueError('the third cell fails')"),
+        nbformat.v4.new_code_cell("print('never')"),
+    ], metadata=KERNEL), nbdir / "01_raises.ipynb")  # fmt: skip
+    nbformat.write(nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell("import os\nos._exit(3)")], metadata=KERNEL),
+                   nbdir / "02_dies.ipynb")  # fmt: skip
+    import threading
+
+    done: list = []
+    runner = threading.Thread(target=lambda: done.append(run(small_dataset, out=tmp_path / "reports", notebooks_dir=nbdir, echo=False)),
+                              daemon=True)  # fmt: skip
+    runner.start()
+    runner.join(timeout=240)
+    assert done, "the run waits for ever on a kernel that died (a blocking client holds nbclient's event loop)"
+    result = done[0]
+    assert not result.ok
+    by_name = {n.name: n for n in result.notebooks}
+    assert by_name["01_raises"].status == by_name["02_dies"].status == "failed"
+    assert "the third cell fails" in by_name["01_raises"].error
+    executed = nbformat.read(result.folder / "01_raises.ipynb", as_version=4)
+    outputs = [o.get("text", o.get("evalue", "")) for c in executed.cells if c.cell_type == "code" for o in c.outputs]
+    assert "reached the second cell\n" in outputs and "the third cell fails" in outputs and "never\n" not in outputs
+    assert (result.folder / "01_raises.html").exists()
+    assert "died" in by_name["02_dies"].error.lower() or "dead" in by_name["02_dies"].error.lower(), by_name["02_dies"].error
+    record = json.loads((result.folder / "run.json").read_text(encoding="utf-8"))
+    assert {n["name"]: n["status"] for n in record["notebooks"]} == {"01_raises": "failed", "02_dies": "failed"}
