@@ -209,11 +209,12 @@ def test_the_fork_server_is_left_to_multiprocessing_where_its_internals_are_not_
 
     from analysis import kernel_forker
 
+    monkeypatch.setattr(forkserver._forkserver, "_forkserver_pid", None)  # as in a kernel just forked (no server yet)
     assert kernel_forker._forkserver_internals_known(), f"this Python ({os.sys.version.split()[0]}) is one the kit knows"
     monkeypatch.setattr(forkserver._forkserver, "_forkserver_pid", 12345)  # a server runs already
     assert not kernel_forker._forkserver_internals_known()
     assert kernel_forker.fork_multiprocessing_server() is None
-    monkeypatch.undo()
+    monkeypatch.setattr(forkserver._forkserver, "_forkserver_pid", None)
     monkeypatch.setattr(forkserver, "main", lambda listener_fd, alive_r, preload, main_path=None, sys_path=None, *, authkey_r=None: None)
     assert kernel_forker.fork_multiprocessing_server() is None, "Python 3.14's server takes an authentication key"
 
