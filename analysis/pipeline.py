@@ -223,13 +223,13 @@ class _PrestartedKernel(NotebookKernelManager):
                                    timeout=KERNEL_START_TIMEOUT)  # fmt: skip
 
     def client(self, client_class: type | None = None, **kwargs: Any) -> Any:
-        default = self.client_factory
+        usual = self.client_factory
         if client_class is not None:
             self.client_factory = client_class
         try:
             kc = super().client(**kwargs)
         finally:
-            self.client_factory = default
+            self.client_factory = usual
         self.__dict__.setdefault("_made_clients", []).append(kc)
         return kc
 
