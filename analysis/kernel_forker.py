@@ -359,28 +359,32 @@ def fork_multiprocessing_server() -> int | None:
     int or None
         The server's pid, or None when none was forked.
     """
-    from multiprocessing import connection, forkserver, util
+    from multiprocessing import forkserver
 
     if not _forkserver_internals_known():
         return None
+    # a folder of its own (not multiprocessing's temporary folder, which only an orderly exit of the kernel removes:
+    # the run stops its kernels at once), removed by the server when it ends
+    folder = tempfile.mkdtemp(prefix="tik-forkserver-")
+    address = os.path.join(folder, "listener")
     listener = socket.socket(socket.AF_UNIX)
-    address = connection.arbitrary_address("AF_UNIX")
     listener.bind(address)
-    if not util.is_abstract_socket_namespace(address):
-        os.chmod(address, 0o600)
+    os.chmod(address, 0o600)
     listener.listen()
-    alive_r, alive_w = os.pipe()  # the server exits when every holder of the write end (this process, its workers) has
+    alive_r, alive_w = os.pipe()  # the server ends when every holder of the write end (this process, its workers) has closed it
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
             os.close(alive_w)
+            os.setpgid(0, 0)  # out of the kernel's process group, which the run kills at its end: the server ends on its own
             forkserver.main(listener.fileno(), alive_r, [])
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 0
         except BaseException:  # noqa: BLE001
             code = 1
         finally:
+            shutil.rmtree(folder, ignore_errors=True)
             os._exit(code)
     os.close(alive_r)
     listener.close()

@@ -166,6 +166,7 @@ with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")
     worker_pid = pool.submit(os.getpid).result()
 server = forkserver._forkserver._forkserver_pid
 json.dump({"kernel": os.getpid(), "server": server, "worker_parent": worker_parent, "worker": worker_pid,
+           "address": forkserver._forkserver._forkserver_address,
            "server_cmdline": open(f"/proc/{server}/cmdline", "rb").read().decode().split("\\0"),
            "kernel_cmdline": open("/proc/self/cmdline", "rb").read().decode().split("\\0")}, open(OUT, "w"))
 """
@@ -202,6 +203,8 @@ def test_a_forked_kernels_multiprocessing_workers_come_from_a_fork_of_it_not_a_n
                   for pid in (seen["server"], seen["worker"])) and time.monotonic() < deadline:  # fmt: skip
             time.sleep(0.05)
         assert time.monotonic() < deadline, "the kernel's fork server outlived it"
+        # though the kernel's process group was killed (as the run stops its kernels), the server removed its socket
+        assert not os.path.exists(os.path.dirname(seen["address"])), "the server's folder is left behind"
 
 
 def test_the_fork_server_is_left_to_multiprocessing_where_its_internals_are_not_the_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:
