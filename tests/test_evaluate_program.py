@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from analysis.attribution import evaluate_program, evaluate_programs
@@ -108,6 +110,17 @@ def test_subgroup_intervals_are_simultaneous_and_p_values_holm(sample_report) ->
     order = np.argsort(p)
     holm = np.minimum(1, np.maximum.accumulate((m - np.arange(m)) * p[order]))
     np.testing.assert_allclose(het.loc[ok, "p_holm"].to_numpy()[order], holm, rtol=1e-10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 1) | st.sampled_from([0.0, 0.01, 0.05, 0.2, 1.0]), min_size=1, max_size=30))
+def test_holm_adjusted_p_values_equal_statsmodels_float_for_float(p: list[float]) -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    from analysis.attribution.robustness import holm_adjusted
+
+    p_values = np.array(p)
+    np.testing.assert_array_equal(holm_adjusted(p_values), multipletests(p_values, method="holm")[1])
 
 
 def test_lower_is_better_subgroup_title_reads_a_fall_as_an_improvement(sample_report) -> None:

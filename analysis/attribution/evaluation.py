@@ -959,7 +959,7 @@ def _init_worker(dataset: Any, environ: dict[str, str]) -> None:
     _WORKER_DATASET = dataset
     import diff_diff  # noqa: F401 - imported before the thread limit, so its libraries are covered
     import linearmodels  # noqa: F401
-    import statsmodels.api  # noqa: F401
+    import statsmodels.regression.linear_model  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     _WORKER_LIMITS = threadpool_limits(limits=1)
@@ -1051,7 +1051,7 @@ def _evaluate_in_workers(
     if sys.platform.startswith("linux"):
         ctx = multiprocessing.get_context("forkserver")
         # the server, started once per process, imports what every worker needs (_init_worker's engines too)
-        ctx.set_forkserver_preload([__name__, "diff_diff", "linearmodels", "statsmodels.api"])
+        ctx.set_forkserver_preload([__name__, "diff_diff", "linearmodels", "statsmodels.regression.linear_model"])
     else:  # macOS: a fork without exec is unsafe with its system frameworks (Python's own default there is spawn)
         ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,

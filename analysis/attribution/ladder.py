@@ -40,7 +40,9 @@ def _naive_before_after(long: pd.DataFrame) -> tuple[float, float, int]:
 
 
 def _naive_after(long: pd.DataFrame, cluster: pd.Series | None) -> tuple[float, float, int]:
-    import statsmodels.api as sm
+    # not statsmodels.api, which costs each evaluation worker 0.3 s of imports beyond what linearmodels loads
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.tools.tools import add_constant
 
     first = long.loc[long["cohort"] > 0, "cohort"].min()
     rows = long[
@@ -49,8 +51,8 @@ def _naive_after(long: pd.DataFrame, cluster: pd.Series | None) -> tuple[float, 
     ]
     d = (rows["cohort"] > 0).astype(float)
     groups = rows["employee_id"] if cluster is None else rows["employee_id"].map(cluster)
-    X = sm.add_constant(d.to_numpy())
-    fit = sm.OLS(rows["value"].to_numpy(float), X).fit(
+    X = add_constant(d.to_numpy())
+    fit = OLS(rows["value"].to_numpy(float), X).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}
     )
     return float(fit.params[1]), float(fit.bse[1]), int(rows.loc[d > 0, "employee_id"].nunique())

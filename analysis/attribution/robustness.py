@@ -113,6 +113,40 @@ def _heterogeneity(
     return out
 
 
+def holm_adjusted(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the order given.
+
+    The ``i``-th smallest of ``m`` p-values is multiplied by ``m - i`` (``i`` from 0), the
+    products are made non-decreasing in that order and capped at 1 (Holm 1979): the values of
+    ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]``, float for float (a
+    test holds them equal). Computed here because that function runs a full garbage
+    collection on every call (``gc.collect()``, about 0.1 s in an evaluation worker holding
+    the fits), three times per sample run.
+
+    Parameters
+    ----------
+    p_values : ndarray
+        Unadjusted p-values, one dimension, no NaN.
+
+    Returns
+    -------
+    ndarray
+        The adjusted p-values, in the order of ``p_values``.
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure. *Scandinavian
+    Journal of Statistics* 6(2), 65-70.
+    """
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    adjusted[adjusted > 1] = 1
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return out
+
+
 def adjust_subgroup_intervals(het: pd.DataFrame, intervals: str = "simultaneous", level: float = 0.95) -> pd.DataFrame:
     """Multiple-comparison adjusted intervals and p-values of the subgroup estimates.
 
@@ -140,7 +174,6 @@ def adjust_subgroup_intervals(het: pd.DataFrame, intervals: str = "simultaneous"
         interval (the kind in ci_low / ci_high, in words).
     """
     from scipy import stats
-    from statsmodels.stats.multitest import multipletests
 
     out = het.copy()
     out["ci_low_pointwise"], out["ci_high_pointwise"] = out["ci_low"], out["ci_high"]
@@ -152,7 +185,7 @@ def adjust_subgroup_intervals(het: pd.DataFrame, intervals: str = "simultaneous"
         z = (out.loc[ok, "att"] / out.loc[ok, "se"]).abs().to_numpy(float)
         p = 2 * stats.norm.sf(z)
         out.loc[ok, "p_value"] = p
-        out.loc[ok, "p_holm"] = multipletests(p, method="holm")[1]
+        out.loc[ok, "p_holm"] = holm_adjusted(p)
     if intervals == "simultaneous" and m > 1:
         zc = float(stats.norm.ppf(1 - (1 - level) / (2 * m)))
         out.loc[ok, "ci_low"] = out.loc[ok, "att"] - zc * out.loc[ok, "se"]
