@@ -6,7 +6,8 @@ Usage::
     .venv/bin/python benchmarks/report_speed.py --parts-only    # evaluate_program's parts only (no notebooks)
     .venv/bin/python benchmarks/report_speed.py --fits          # every Callaway-Sant'Anna fit of the sample, in process
     .venv/bin/python benchmarks/report_speed.py --fits --without-speedups   # the same with diff_diff's own internals
-    .venv/bin/python benchmarks/report_speed.py --baseline [COMMIT]  # the whole run beside COMMIT's (default 36d726d)
+    .venv/bin/python benchmarks/report_speed.py --baseline [COMMIT]  # the whole run beside COMMIT's (default 36d726d),
+                                                                     # and on COMMIT's notebooks only (00 and 02 there)
 
 It times, each in a fresh process after one untimed warm-up run (so the imports and
 the kernel start are warm, as on a second ``make report``):
@@ -81,27 +82,43 @@ def time_run(args: list[str], repeats: int) -> dict[str, float]:
 FILING_COMMIT, FILING_SECONDS, TARGET_SECONDS = "36d726d", 53.0, 30.0
 
 
+def notebooks_at(commit: str) -> list[str]:
+    """The two-digit prefixes of the notebooks ``commit`` ran (``00``, ``02`` at the filing-time commit)."""
+    listing = subprocess.run(["git", "ls-tree", "--name-only", commit, "notebooks/"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.split()
+    return sorted(Path(name).name[:2] for name in listing if name.endswith(".ipynb"))
+
+
 def time_against(baseline: str, repeats: int) -> pd.DataFrame:
     """This checkout's whole sample run beside ``baseline``'s, alternating, on the same interpreter and packages.
 
     ``baseline`` is checked out in a temporary worktree and run with ``PYTHONPATH`` on it, so its
-    kernels import its own ``analysis``; it reads its own ``data/sample``. Alternating the two
-    (after a warm-up of each) spreads the machine's drift over both. Returns one row per
-    checkout: the fastest and the median wall seconds, and the ratio of this checkout's fastest
-    to the baseline's, the machine-independent reading of a target set on another machine.
+    kernels import its own ``analysis``; it reads its own ``data/sample``. When this checkout has
+    notebooks the baseline did not (the filing-time commit ran 00 and 02 only), it is also timed
+    on the baseline's notebooks alone (``--only``): the same pages, like for like. Alternating the
+    runs (after a warm-up of each) spreads the machine's drift over all of them. Returns one row
+    per run: the fastest and the median wall seconds, the ratio of its fastest to the baseline's,
+    and the median and range of the rounds' own ratios (each run over the baseline's run of the
+    same round).
     """
     tree = Path(tempfile.mkdtemp(prefix="tik-baseline-"))
     subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), baseline], cwd=ROOT, check=True)
+    same = notebooks_at(baseline)
+    sides: dict[str, tuple[Path, list[str]]] = {
+        f"{baseline} (baseline, notebooks {' '.join(same)})": (tree, []),
+        f"{kit_commit()} (this checkout, every notebook)": (ROOT, []),
+    }
+    if same != notebooks_at("HEAD"):
+        sides[f"{kit_commit()} (this checkout, notebooks {' '.join(same)} only)"] = (ROOT, ["--only", *same])
     try:
-        sides = {f"{baseline} (baseline)": tree, f"{kit_commit()} (this checkout)": ROOT}
         times: dict[str, list[float]] = {name: [] for name in sides}
         with tempfile.TemporaryDirectory() as out:
             for i in range(repeats + 1):
-                for name, root in sides.items():
+                for name, (root, extra) in sides.items():
                     env = {**os.environ, "PYTHONPATH": str(root)}
                     for attempt in (1, 2):
                         t0 = time.perf_counter()
-                        done = subprocess.run(_run_command(root, out), cwd=root, env=env, capture_output=True)
+                        done = subprocess.run(_run_command(root, out, *extra), cwd=root, env=env, capture_output=True)
                         if done.returncode == 0:
                             break
                         # the filing-time commit's kernels took TCP ports that two kernels starting side by side could
@@ -114,13 +131,14 @@ def time_against(baseline: str, repeats: int) -> pd.DataFrame:
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
     rows = [{"checkout": name, "runs": len(ts), "fastest_s": min(ts), "median_s": float(pd.Series(ts).median()),
              "each_s": ", ".join(f"{t:.1f}" for t in ts)} for name, ts in times.items()]
-    base, this = rows[0]["fastest_s"], rows[1]["fastest_s"]
-    rows[0]["ratio"], rows[1]["ratio"] = 1.0, this / base
-    # each round's own ratio (this checkout's run over the baseline's run just before it): the machine's drift between
-    # rounds cancels within a pair
-    paired = pd.Series([t / b for b, t in zip(*times.values(), strict=True)])
-    rows[0]["paired_ratio_median"], rows[1]["paired_ratio_median"] = 1.0, float(paired.median())
-    rows[1]["paired_ratio_range"] = f"{paired.min():.3f}-{paired.max():.3f}"
+    base_times = next(iter(times.values()))
+    for row, ts in zip(rows, times.values(), strict=True):
+        row["ratio"] = row["fastest_s"] / rows[0]["fastest_s"]
+        # each round's own ratio (this run over the baseline's run of the same round): the machine's drift between
+        # rounds cancels within a round
+        paired = pd.Series([t / b for b, t in zip(base_times, ts, strict=True)])
+        row["paired_ratio_median"] = float(paired.median())
+        row["paired_ratio_range"] = "" if ts is base_times else f"{paired.min():.3f}-{paired.max():.3f}"
     return pd.DataFrame(rows)
 
 
@@ -253,8 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown_table(table))
         if args.baseline == FILING_COMMIT:
             print(f"\nIssue 7's target, {TARGET_SECONDS:.0f} s where {FILING_COMMIT} took {FILING_SECONDS:.0f} s, is a ratio "
-                  f"of {TARGET_SECONDS / FILING_SECONDS:.2f}; measured here: {table['ratio'].iloc[1]:.2f} (fastest over fastest), "
-                  f"{table['paired_ratio_median'].iloc[1]:.2f} (median of the rounds' own ratios).")
+                  f"of {TARGET_SECONDS / FILING_SECONDS:.3f}; measured here:")
+            for _, row in table.iloc[1:].iterrows():
+                print(f"- {row['checkout']}: {row['ratio']:.3f} (fastest over fastest), "
+                      f"{row['paired_ratio_median']:.3f} (median of the rounds' own ratios)")
         return 0
     if args.without_speedups:
         _without_speedups()
