@@ -21,7 +21,7 @@ import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -369,22 +369,58 @@ def render_html(ipynb: Path, html: Path, run_label: str) -> None:
     html.write_text(body, encoding="utf-8")
 
 
-def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
-    """Employee ids found in any published page, table or executed notebook of the run folder.
+def _published_files(folder: Path, notebook: str = "*") -> list[Path]:
+    """The pages, executed notebooks, tables and progress logs of a run folder (of one notebook, or all)."""
+    return [*folder.glob(f"{notebook}.html"), *folder.glob(f"{notebook}.ipynb"), *folder.glob(f"tables/{notebook}__*.csv"),
+            *folder.glob(f"progress/{notebook}.log")]  # fmt: skip
 
-    A last line of defence behind :meth:`analysis.report.ReportContext.table`. Ids made of
+
+class _LeakScan:
+    """Employee ids in the published files of a run folder, each file read once it is final.
+
+    A last line of defence behind :meth:`analysis.report.ReportContext.table`. A notebook's own
+    files (page, executed notebook, tables, progress log) are final when it ends and are read then,
+    while other notebooks still run; :meth:`leaks` reads what is new or changed since (the
+    run's summary page), so the run's end reads one page instead of every file. Ids made of
     digits only (``10023``) cannot be told apart from counts and amounts in a page, so they are
     left to the table checks, which refuse identifier columns by name and by value. Embedded
     images are skipped: their base64 text holds every short id somewhere by chance.
     """
-    ids = frozenset(i for i in ids if not i.isdigit())
-    leaks: dict[str, list[str]] = {}
-    for path in [*folder.glob("*.html"), *folder.glob("*.ipynb"), *folder.glob("tables/*.csv"), *folder.glob("progress/*.log")]:
+
+    def __init__(self, folder: Path, ids: frozenset[str]) -> None:
+        self.folder = folder
+        self.ids = frozenset(i for i in ids if not i.isdigit())
+        self._read: dict[Path, tuple[int, int, list[str]]] = {}  # path -> (mtime_ns, size, ids found) when read
+
+    def _found(self, path: Path) -> list[str]:
+        stat = path.stat()
+        seen = self._read.get(path)
+        if seen is not None and seen[:2] == (stat.st_mtime_ns, stat.st_size):
+            return seen[2]
         text = _BASE64_RUN.sub(" ", path.read_text(encoding="utf-8", errors="replace"))
-        found = sorted(set(_TOKEN.findall(text)) & ids)
-        if found:
-            leaks[path.name] = found[:5]
-    return leaks
+        found = sorted(set(_TOKEN.findall(text)) & self.ids)
+        self._read[path] = (stat.st_mtime_ns, stat.st_size, found)
+        return found
+
+    def notebook_ended(self, name: str) -> None:
+        """Read the files of notebook ``name`` (its worker has ended: they are final)."""
+        if self.ids:
+            for path in _published_files(self.folder, name):
+                self._found(path)
+
+    def leaks(self) -> dict[str, list[str]]:
+        """Every published file of the folder with ids in it (up to five each), by file name."""
+        leaks: dict[str, list[str]] = {}
+        for path in _published_files(self.folder) if self.ids else []:
+            found = self._found(path)
+            if found:
+                leaks[path.name] = found[:5]
+        return leaks
+
+
+def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
+    """Employee ids found in any published page, table or executed notebook of the run folder (:class:`_LeakScan`)."""
+    return _LeakScan(folder, ids).leaks()
 
 
 def notebook_dependencies(path: Path) -> list[str]:
@@ -424,6 +460,7 @@ def _dependents(name: str, items: list[NotebookRun]) -> set[str]:
 def _execute_all(
     notebooks: list[Path], items: list[NotebookRun], folder: Path, notebooks_dir: Path, global_params: dict[str, Any],
     per_notebook: dict[str, dict[str, Any]], data_dir: Path, jobs: int, say: Any, t_run: float, progress: ProgressTail | None = None,
+    ended: Callable[[str], None] | None = None,
 ) -> None:  # fmt: skip
     """Execute and render the notebooks in dependency order, independent ones side by side.
 
@@ -445,7 +482,8 @@ def _execute_all(
     a dependency failed or was skipped, the notebook is ``skipped`` with the reason on its page
     and in ``run.json``; notebooks caught in a dependency cycle are skipped too. A dependency that
     fails after its results were written (in a figure) leaves the notebooks that read them as they
-    ran; the run is failed all the same.
+    ran; the run is failed all the same. ``ended`` is called with the name of each notebook whose
+    worker has ended (its files are final), while the others run on.
     """
     heartbeat = 30.0
     names = {nb.stem for nb in notebooks}
@@ -583,6 +621,8 @@ def _execute_all(
                     item.status = "ok" if item.error is None else "failed"
                     item.html = f"{item.name}.html" if rendered else None
                     say(f"  [{elapsed:5.0f} s] {item.status:<6} {item.name} ({item.seconds:.1f} s)" + (f"\n    {item.error.strip().splitlines()[-1]}" if item.error else ""))
+                    if ended is not None:
+                        ended(item.name)
         finally:
             for name in warming:  # a run cut short: nothing may wait on a gate that never opens
                 (gates / f"{name}.stop").touch()
@@ -651,6 +691,7 @@ def run(
     t_run = time.perf_counter()
     ids: frozenset[str] = frozenset()
     shared: Path | None = None
+    scan = _LeakScan(folder, ids)
     # the kernels' forker imports what the notebooks import while this process reads and checks the data (started by
     # `python -m analysis run` before this module's own imports, for every notebook of the folder)
     forker = KernelForker.started_early(notebooks_dir) or KernelForker(imports_of(notebooks))
@@ -662,6 +703,7 @@ def run(
         if "manager_id" in employees:
             ids |= frozenset(map(str, employees["manager_id"].dropna()))
         shared = _share_dataset(dataset, record["inputs"])
+        scan = _LeakScan(folder, ids)
         del dataset, employees
     except DataValidationError as exc:
         result.status, result.error = "failed", f"data validation failed: {exc}"
@@ -678,7 +720,8 @@ def run(
     if result.ok:
         # the analyses' own progress lines ("program P02 (2/3) started"), printed as they are written
         with forker, _notebooks_read(shared), ProgressTail(folder / "progress", say, t_run) as progress:
-            _execute_all(notebooks, result.notebooks, folder, notebooks_dir, global_params, per_notebook, data_dir, jobs, say, t_run, progress)
+            _execute_all(notebooks, result.notebooks, folder, notebooks_dir, global_params, per_notebook, data_dir, jobs, say, t_run, progress,
+                         ended=scan.notebook_ended)
         if any(item.status != "ok" for item in result.notebooks):
             result.status = "failed"
             result.error = "notebook(s) failed: " + ", ".join(
@@ -690,7 +733,7 @@ def run(
     headlines = _collect_headlines(folder)
     record["headlines"] = headlines
     write_run_summary(folder, record, result)
-    leaks = _leaked_ids(folder, ids) if ids else {}
+    leaks = scan.leaks()
     if leaks:
         result.status, result.error = "failed", f"privacy check failed: raw employee identifiers in {leaks}"
     record["status"], record["error"] = result.status, result.error

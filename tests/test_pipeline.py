@@ -246,6 +246,21 @@ def test_leak_scan_finds_ids_but_not_numbers(tmp_path: Path) -> None:
     assert pipeline._leaked_ids(tmp_path, frozenset({"2000"})) == {}
 
 
+def test_leak_scan_reads_a_notebooks_files_when_it_ends_and_again_when_they_change(tmp_path: Path) -> None:
+    """Each notebook's files are read as it ends (beside the notebooks still running); the run's end reads only new or changed files."""
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "01_a.html").write_text("<p>E00042 scored</p>", encoding="utf-8")
+    (tmp_path / "tables" / "01_a__t.csv").write_text("n\n12\n", encoding="utf-8")
+    (tmp_path / "tables" / "02_b__t.csv").write_text("id\nE00043\n", encoding="utf-8")
+    scan = pipeline._LeakScan(tmp_path, frozenset({"E00042", "E00043"}))
+    scan.notebook_ended("01_a")
+    assert sorted(p.name for p in scan._read) == ["01_a.html", "01_a__t.csv"]  # only 01_a's files, not 02_b's
+    (tmp_path / "index.html").write_text("<p>summary</p>", encoding="utf-8")
+    (tmp_path / "tables" / "01_a__t.csv").write_text("n,who\n12,E00043\n", encoding="utf-8")  # changed after it was read
+    assert scan.leaks() == {"01_a.html": ["E00042"], "01_a__t.csv": ["E00043"], "02_b__t.csv": ["E00043"]}
+    assert scan.leaks() == pipeline._leaked_ids(tmp_path, frozenset({"E00042", "E00043"}))
+
+
 def test_leak_scan_skips_embedded_images_but_not_text_beside_them(tmp_path: Path) -> None:
     """A short id ("S5": a state in the castle panel) occurs by chance in any plot's base64 and failed real runs."""
     import base64
