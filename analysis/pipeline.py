@@ -369,10 +369,11 @@ def render_html(ipynb: Path, html: Path, run_label: str) -> None:
     html.write_text(body, encoding="utf-8")
 
 
-def _published_files(folder: Path, notebook: str = "*") -> list[Path]:
-    """The pages, executed notebooks, tables and progress logs of a run folder (of one notebook, or all)."""
-    return [*folder.glob(f"{notebook}.html"), *folder.glob(f"{notebook}.ipynb"), *folder.glob(f"tables/{notebook}__*.csv"),
-            *folder.glob(f"progress/{notebook}.log")]  # fmt: skip
+def _published_files(folder: Path, notebook: str | None = None) -> list[Path]:
+    """The pages, executed notebooks, tables and progress logs of a run folder: of one notebook, or every one there is."""
+    stem, table = (notebook, f"{notebook}__*") if notebook else ("*", "*")  # all: every table, whatever its name
+    return [*folder.glob(f"{stem}.html"), *folder.glob(f"{stem}.ipynb"), *folder.glob(f"tables/{table}.csv"),
+            *folder.glob(f"progress/{stem}.log")]  # fmt: skip
 
 
 class _LeakScan:
@@ -691,7 +692,6 @@ def run(
     t_run = time.perf_counter()
     ids: frozenset[str] = frozenset()
     shared: Path | None = None
-    scan = _LeakScan(folder, ids)
     # the kernels' forker imports what the notebooks import while this process reads and checks the data (started by
     # `python -m analysis run` before this module's own imports, for every notebook of the folder)
     forker = KernelForker.started_early(notebooks_dir) or KernelForker(imports_of(notebooks))
@@ -703,7 +703,6 @@ def run(
         if "manager_id" in employees:
             ids |= frozenset(map(str, employees["manager_id"].dropna()))
         shared = _share_dataset(dataset, record["inputs"])
-        scan = _LeakScan(folder, ids)
         del dataset, employees
     except DataValidationError as exc:
         result.status, result.error = "failed", f"data validation failed: {exc}"
@@ -717,6 +716,7 @@ def run(
         shutil.rmtree(shared.parent, ignore_errors=True)
     if not result.ok:
         forker.close()
+    scan = _LeakScan(folder, ids)  # the published files' check for raw ids (none known: nothing to look for)
     if result.ok:
         # the analyses' own progress lines ("program P02 (2/3) started"), printed as they are written
         with forker, _notebooks_read(shared), ProgressTail(folder / "progress", say, t_run) as progress:

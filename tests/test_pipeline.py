@@ -257,7 +257,8 @@ def test_leak_scan_reads_a_notebooks_files_when_it_ends_and_again_when_they_chan
     assert sorted(p.name for p in scan._read) == ["01_a.html", "01_a__t.csv"]  # only 01_a's files, not 02_b's
     (tmp_path / "index.html").write_text("<p>summary</p>", encoding="utf-8")
     (tmp_path / "tables" / "01_a__t.csv").write_text("n,who\n12,E00043\n", encoding="utf-8")  # changed after it was read
-    assert scan.leaks() == {"01_a.html": ["E00042"], "01_a__t.csv": ["E00043"], "02_b__t.csv": ["E00043"]}
+    (tmp_path / "tables" / "extra.csv").write_text("id\nE00042\n", encoding="utf-8")  # no notebook's name: read at the end all the same
+    assert scan.leaks() == {"01_a.html": ["E00042"], "01_a__t.csv": ["E00043"], "02_b__t.csv": ["E00043"], "extra.csv": ["E00042"]}
     assert scan.leaks() == pipeline._leaked_ids(tmp_path, frozenset({"E00042", "E00043"}))
 
 
