@@ -419,11 +419,6 @@ class _LeakScan:
         return leaks
 
 
-def _leaked_ids(folder: Path, ids: frozenset[str]) -> dict[str, list[str]]:
-    """Employee ids found in any published page, table or executed notebook of the run folder (:class:`_LeakScan`)."""
-    return _LeakScan(folder, ids).leaks()
-
-
 def notebook_dependencies(path: Path) -> list[str]:
     """Notebooks a notebook depends on: ``metadata.kit.depends_on`` (names without ``.ipynb``).
 

@@ -241,9 +241,9 @@ def test_leak_scan_finds_ids_but_not_numbers(tmp_path: Path) -> None:
     (tmp_path / "tables").mkdir()
     (tmp_path / "page.html").write_text("<td>E00042</td><td>2000</td>", encoding="utf-8")
     (tmp_path / "tables" / "t.csv").write_text("n,share\n2000,0.5\n", encoding="utf-8")
-    assert pipeline._leaked_ids(tmp_path, frozenset({"E00042", "E00043"})) == {"page.html": ["E00042"]}
+    assert pipeline._LeakScan(tmp_path, frozenset({"E00042", "E00043"})).leaks() == {"page.html": ["E00042"]}
     # digit-only ids cannot be told from counts in a page: left to ReportContext.table's column checks
-    assert pipeline._leaked_ids(tmp_path, frozenset({"2000"})) == {}
+    assert pipeline._LeakScan(tmp_path, frozenset({"2000"})).leaks() == {}
 
 
 def test_leak_scan_reads_a_notebooks_files_when_it_ends_and_again_when_they_change(tmp_path: Path) -> None:
@@ -259,7 +259,7 @@ def test_leak_scan_reads_a_notebooks_files_when_it_ends_and_again_when_they_chan
     (tmp_path / "tables" / "01_a__t.csv").write_text("n,who\n12,E00043\n", encoding="utf-8")  # changed after it was read
     (tmp_path / "tables" / "extra.csv").write_text("id\nE00042\n", encoding="utf-8")  # no notebook's name: read at the end all the same
     assert scan.leaks() == {"01_a.html": ["E00042"], "01_a__t.csv": ["E00043"], "02_b__t.csv": ["E00043"], "extra.csv": ["E00042"]}
-    assert scan.leaks() == pipeline._leaked_ids(tmp_path, frozenset({"E00042", "E00043"}))
+    assert scan.leaks() == pipeline._LeakScan(tmp_path, frozenset({"E00042", "E00043"})).leaks()
 
 
 def test_leak_scan_skips_embedded_images_but_not_text_beside_them(tmp_path: Path) -> None:
@@ -273,9 +273,9 @@ def test_leak_scan_skips_embedded_images_but_not_text_beside_them(tmp_path: Path
     assert "S5" in pipeline._TOKEN.findall(png)
     (tmp_path / "page.html").write_text(f'<img src="data:image/png;base64,{png}"><p>effect</p>', encoding="utf-8")
     (tmp_path / "page.ipynb").write_text(json.dumps({"outputs": [{"data": {"image/png": png}}]}), encoding="utf-8")
-    assert pipeline._leaked_ids(tmp_path, frozenset({"S5"})) == {}
+    assert pipeline._LeakScan(tmp_path, frozenset({"S5"})).leaks() == {}
     (tmp_path / "page.html").write_text(f'<img src="data:image/png;base64,{png}"><p>S5 gained most</p>', encoding="utf-8")
-    assert pipeline._leaked_ids(tmp_path, frozenset({"S5"})) == {"page.html": ["S5"]}
+    assert pipeline._LeakScan(tmp_path, frozenset({"S5"})).leaks() == {"page.html": ["S5"]}
 
 
 def test_hash_inputs_covers_every_file(tmp_path: Path) -> None:
